@@ -1,0 +1,61 @@
+"""``hr.employees``: the public integration contract for HR systems (key: ``employee_id``)."""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from tandem_contracts.base import EmployeeId, EventData, IanaTimezone, LanguageCode, ShortText
+
+__all__ = ["EmployeeJoined", "EmployeeLeft", "EmployeeUpdated", "HR_FIELDS"]
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Level = Annotated[int, Field(ge=1, le=20, description="1 = entry level")]
+
+
+class EmployeeJoined(EventData):
+    """``hr.employee.joined``."""
+
+    employee_id: EmployeeId
+    email: Email
+    display_name: DisplayName
+    department: ShortText | None = None
+    job_title: ShortText | None = None
+    level: Level | None = None
+    manager_id: EmployeeId | None = None
+    location: ShortText | None = None
+    timezone: IanaTimezone | None = None
+    languages: Annotated[list[LanguageCode], Field(max_length=50)] | None = None
+    start_date: date | None = None
+
+
+class EmployeeUpdated(EventData):
+    """``hr.employee.updated``: ``employee_id`` plus any subset of the joined fields.
+
+    Absent fields are unchanged; read ``model_fields_set`` to know which were sent.
+    """
+
+    employee_id: EmployeeId
+    email: Email | None = None
+    display_name: DisplayName | None = None
+    department: ShortText | None = None
+    job_title: ShortText | None = None
+    level: Level | None = None
+    manager_id: EmployeeId | None = None
+    location: ShortText | None = None
+    timezone: IanaTimezone | None = None
+    languages: Annotated[list[LanguageCode], Field(max_length=50)] | None = None
+    start_date: date | None = None
+
+
+class EmployeeLeft(EventData):
+    """``hr.employee.left``."""
+
+    employee_id: EmployeeId
+    last_day: date | None = None
+
+
+HR_FIELDS = tuple(name for name in EmployeeJoined.model_fields if name != "employee_id")

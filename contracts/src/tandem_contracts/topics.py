@@ -1,0 +1,18 @@
+"""Kafka topic names. Every topic has a dead-letter twin named ``<topic>.dlq``."""
+
+from typing import Final
+
+__all__ = ["ALL_TOPICS", "HR_EMPLOYEES", "MENTORSHIPS", "NOTIFICATIONS", "PROFILES", "PROGRAMS", "dlq"]
+
+HR_EMPLOYEES: Final = "hr.employees"
+PROFILES: Final = "tandem.profiles"
+MENTORSHIPS: Final = "tandem.mentorships"
+PROGRAMS: Final = "tandem.programs"
+NOTIFICATIONS: Final = "tandem.notifications"
+
+ALL_TOPICS: Final = (HR_EMPLOYEES, PROFILES, MENTORSHIPS, PROGRAMS, NOTIFICATIONS)
+
+
+def dlq(topic: str) -> str:
+    """The dead-letter topic of ``topic``."""
+    return f"{topic}.dlq"
