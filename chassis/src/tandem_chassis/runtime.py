@@ -1,0 +1,138 @@
+"""What one service process owns — settings, broker, store, outbox relay — and its HTTP app.
+
+Each service's ``bootstrap.py`` builds a :class:`ServiceRuntime`, registers its subscribers and
+startup hooks, and asks for the FastAPI app; clients are created in the app's lifespan, never at
+import time.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tandem_chassis.auth import JwtVerifier
+from tandem_chassis.consumer import EventHandler, subscribe
+from tandem_chassis.health import ReadinessCheck, health_router
+from tandem_chassis.kafka import build_broker, ensure_topics
+from tandem_chassis.logging import configure_logging, get_logger
+from tandem_chassis.mongo import Document, connect
+from tandem_chassis.outbox import OutboxRelay
+from tandem_chassis.settings import ServiceSettings
+
+__all__ = ["ServiceRuntime", "serve"]
+
+log = get_logger(__name__)
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.broker: KafkaBroker = build_broker(settings)
+        self._client: AsyncMongoClient[Document] | None = None
+        self._startup: list[StartupHook] = []
+        self._outbox_collections: list[str] = []
+        self.relay: OutboxRelay | None = None
+        self.readiness: dict[str, ReadinessCheck] = {
+            "kafka": self._kafka_ready,
+            "mongodb": self._mongodb_ready,
+        }
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        if self._client is None:
+            raise RuntimeError("the runtime is not started")
+        return self._client[self.settings.database_name]
+
+    def collection(self, name: str) -> AsyncCollection[Document]:
+        return self.db[name]
+
+    def on_startup(self, hook: StartupHook) -> StartupHook:
+        self._startup.append(hook)
+        return hook
+
+    def publish_outbox_of(self, *collections: str) -> None:
+        """Relay the outbox entries written into these collections."""
+        self._outbox_collections.extend(collections)
+
+    def subscribe(self, topic: str, handler: EventHandler, *, group: str | None = None) -> None:
+        subscribe(
+            self.broker,
+            topic=self.settings.topic(topic),
+            group_id=self.settings.group(group or f"tandem-{self.settings.service_name}"),
+            handler=handler,
+            settings=self.settings,
+        )
+
+    async def start(self) -> None:
+        self._client = connect(self.settings)
+        await ensure_topics(settings=self.settings)
+        for hook in self._startup:
+            await hook(self)
+        await self.broker.start()
+        if self._outbox_collections:
+            self.relay = OutboxRelay(
+                self.broker,
+                [self.db[name] for name in self._outbox_collections],
+                poll_interval_s=self.settings.outbox_poll_interval_s,
+            )
+            self.relay.start()
+        log.info("service started", database=self.settings.database_name)
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
+        await self.broker.stop()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        log.info("service stopped")
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake.set()
+
+    async def _kafka_ready(self) -> bool:
+        return await self.broker.ping(timeout=2.0)
+
+    async def _mongodb_ready(self) -> bool:
+        await self.db.command("ping")
+        return True
+
+    def http_app(self, routers: Sequence[APIRouter], *, title: str, **fastapi: Any) -> FastAPI:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, lifespan=lifespan, **fastapi)
+        app.state.runtime = self
+        app.state.settings = self.settings
+        app.state.jwt_verifier = JwtVerifier(self.settings)
+        app.state.readiness_checks = self.readiness
+        app.include_router(health_router())
+        for router in routers:
+            app.include_router(router)
+        return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully."""
+    configure_logging(service=settings.service_name, level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

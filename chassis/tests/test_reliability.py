@@ -1,0 +1,126 @@
+"""The chassis' reliability rules on the real broker and store."""
+
+import asyncio
+import json
+
+import pytest
+
+from tandem_chassis import AggregateStore, PermanentError, ServiceRuntime, upsert_if_newer
+from tandem_chassis.outbox import OutboxRelay
+from tandem_chassis.testing import as_record, publish_raw, read_topic
+from tandem_contracts import EmployeeJoined, EmployeeLeft, ProfileRegistered, new_event, topics
+
+pytestmark = pytest.mark.integration
+
+
+def _joined(employee_id: str, **extra: object) -> EmployeeJoined:
+    return EmployeeJoined(employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id, **extra)
+
+
+async def _wait(condition, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_outbox_events_are_published_in_order_and_only_once(service_settings, mongo_client):
+    settings = service_settings(service="outbox")
+    runtime = ServiceRuntime(settings)
+    collection = mongo_client[settings.database_name]["aggregates"]
+    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
+    from tandem_chassis.kafka import ensure_topics
+
+    await ensure_topics(settings=settings)
+    await runtime.broker.start()
+    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1)
+    try:
+        snapshot = {"employee_id": "e-1", "status": "active"}
+        assert await store.create("e-1", {"n": 0}, [ProfileRegistered(**snapshot, version=1)])
+        assert not await store.create("e-1", {"n": 0}, [ProfileRegistered(**snapshot, version=1)])
+        for version in (2, 3):
+            current = await store.get("e-1")
+            assert await store.update(current, {"n": version}, [ProfileRegistered(**snapshot, version=version)])
+        stale = await store.get("e-1")
+        await store.update(stale, {"n": 4})
+        assert not await store.update(stale, {"n": 5}), "a stale read must not overwrite"
+
+        assert await relay.drain_once() == 3
+        assert await relay.drain_once() == 0
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=3)
+        assert [json.loads(r.value)["version"] for r in records] == [1, 2, 3]
+        assert {r.key for r in records} == {b"e-1"}
+        stored = await store.get("e-1")
+        assert stored["n"] == 4 and stored["outbox_pending"] is False and stored["outbox_sent"] == 3
+    finally:
+        await runtime.broker.stop()
+
+
+async def test_a_stale_snapshot_never_overwrites_a_newer_one(service_settings, mongo_client):
+    collection = mongo_client[service_settings().database_name]["projection"]
+    assert await upsert_if_newer(collection, "e-1", 2, {"name": "two"})
+    assert not await upsert_if_newer(collection, "e-1", 1, {"name": "one"})
+    assert not await upsert_if_newer(collection, "e-1", 2, {"name": "two again"})
+    assert await upsert_if_newer(collection, "e-1", 3, {"name": "three"})
+    assert (await collection.find_one({"_id": "e-1"}))["name"] == "three"
+
+
+async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_processed(service_settings):
+    settings = service_settings(service="consumer")
+    runtime = ServiceRuntime(settings)
+    handled: list[str] = []
+    attempts: dict[str, int] = {}
+
+    async def handler(event, data, delivery):
+        attempts[data.employee_id] = attempts.get(data.employee_id, 0) + 1
+        if data.employee_id == "flaky" and attempts["flaky"] < 2:
+            raise RuntimeError("transient hiccup")
+        if data.employee_id == "refused":
+            raise PermanentError("refused by the domain")
+        if data.employee_id == "broken":
+            raise RuntimeError("always fails")
+        handled.append(data.employee_id)
+
+    runtime.subscribe(topics.HR_EMPLOYEES, handler)
+    from tandem_chassis.kafka import ensure_topics
+
+    await ensure_topics(settings=settings)
+    topic = settings.topic(topics.HR_EMPLOYEES)
+    good = as_record(new_event(_joined("e-1"), source="/t"))
+    not_json = (b"e-x", b"{nope", good[2])
+    invalid = (b"e-y", b'{"employee_id": "e-y"}', good[2])
+    unknown = (b"e-z", good[1], [(k, b"hr.employee.promoted" if k == "ce_type" else v) for k, v in good[2]])
+    no_headers = (b"e-w", good[1], [])
+    await publish_raw(settings.kafka_bootstrap_servers, topic, [
+        not_json, invalid, unknown, no_headers,
+        as_record(new_event(_joined("flaky"), source="/t")),
+        as_record(new_event(_joined("refused"), source="/t")),
+        as_record(new_event(_joined("broken"), source="/t")),
+        good,
+        as_record(new_event(EmployeeLeft(employee_id="e-1"), source="/t")),
+    ])
+    await runtime.broker.start()
+    try:
+        async def all_handled() -> bool:
+            return {"e-1", "flaky"} <= set(handled) and handled.count("e-1") == 2
+        await _wait(all_handled)
+        dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=6)
+    finally:
+        await runtime.broker.stop()
+    reasons = {record.key: dict(record.headers) for record in dead}
+    assert set(reasons) == {b"e-x", b"e-y", b"e-z", b"e-w", b"refused", b"broken"}
+    assert reasons[b"e-x"]["dlq-error-type"] == b"MalformedEventError"
+    assert b"not JSON" in reasons[b"e-x"]["dlq-error-message"]
+    assert reasons[b"e-y"]["dlq-error-type"] == b"ValidationError"
+    assert reasons[b"e-z"]["dlq-error-type"] == b"UnknownEventTypeError"
+    assert reasons[b"refused"]["dlq-error-type"] == b"PermanentError"
+    assert reasons[b"broken"]["dlq-error-message"] == b"always fails"
+    assert attempts["broken"] == settings.consumer_max_attempts
+    assert attempts["refused"] == 1
+    for headers in reasons.values():
+        assert headers["dlq-original-topic"] == topic.encode()
+        assert headers["dlq-consumer-group"] == settings.group("tandem-consumer").encode()
+        assert int(headers["dlq-original-offset"]) >= 0
+        assert "dlq-failed-at" in headers and "dlq-original-partition" in headers
+    dead_values = {record.key: record.value for record in dead}
+    assert dead_values[b"e-x"] == b"{nope", "the dead letter keeps the original value"

@@ -1,0 +1,304 @@
+"""Tandem's local stack, for machines without a Docker engine.
+
+Apache Kafka 4 (KRaft, single node) from the official jars on Maven Central, and FerretDB 1.24
+(SQLite backend) built from its Go module — or a ``mongod`` from the PATH if there is one.
+Everything it downloads, builds and stores lives in the git-ignored ``.local/`` folder.
+
+    python deploy/local/stack.py start [kafka|store]   provision what is missing, start, create topics
+    python deploy/local/stack.py stop [kafka|store]
+    python deploy/local/stack.py status
+    python deploy/local/stack.py run                   the stack plus the three services, in the foreground
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+LOCAL = ROOT / ".local"
+LOGS = LOCAL / "logs"
+RUN = LOCAL / "run"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_VERSION = "v1.24.2"
+SERVICES = {"profiles": 8001, "matching": 8002, "notifications": 8003}
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if process is not None and process.poll() is not None:
+            break
+        time.sleep(0.25)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise SystemExit(f"[stack] {what} did not come up within {timeout:.0f}s\n{tail}")
+
+
+def run_checked(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    say("$ " + " ".join(command))
+    subprocess.run(command, cwd=cwd, env=env, check=True)
+
+
+@dataclass
+class Daemon:
+    name: str
+    port: int
+
+    @property
+    def pid_file(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    @property
+    def log(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        return pid
+
+    def running(self) -> bool:
+        return port_open(self.port)
+
+    def spawn(self, command: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        RUN.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        self.pid_file.write_text(str(process.pid))
+        return process
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            if self.running():
+                say(f"{self.name}: port {self.port} is served by a process this stack did not start; left alone")
+            else:
+                say(f"{self.name}: not running")
+            return
+        say(f"{self.name}: stopping (pid {pid})")
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and self.pid() is not None and not _reaped(pid):
+            time.sleep(0.25)
+        if self.pid() is not None and not _reaped(pid):
+            say(f"{self.name}: did not stop in time, killing")
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def _reaped(pid: int) -> bool:
+    """True once ``pid`` is gone or a zombie (its work is over)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state == "Z"
+
+
+class Kafka(Daemon):
+    def __init__(self) -> None:
+        super().__init__("kafka", int(os.environ.get("TANDEM_LOCAL_KAFKA_PORT", "9092")))
+        self.home = LOCAL / "kafka"
+        self.libs = self.home / "libs"
+        self.data = self.home / "data"
+
+    def provision(self) -> None:
+        marker = self.libs / ".complete"
+        pom = HERE / "kafka" / "pom.xml"
+        if marker.exists() and marker.read_text() == pom.read_text():
+            return
+        say("resolving Apache Kafka from Maven Central (first run only)")
+        shutil.rmtree(self.libs, ignore_errors=True)
+        run_checked(["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={self.libs}"])
+        marker.write_text(pom.read_text())
+
+    def start(self) -> None:
+        if self.running():
+            say(f"kafka: already running on 127.0.0.1:{self.port}")
+            return
+        self.provision()
+        config = self.home / "server.properties"
+        template = (HERE / "kafka" / "server.properties").read_text()
+        config.write_text(template.format(port=self.port, controller_port=self.port + 1, data=self.data))
+        java = ["java", "-cp", f"{self.libs}/*"]
+        if not (self.data / "meta.properties").exists():
+            self.data.mkdir(parents=True, exist_ok=True)
+            cluster_id = subprocess.run([*java, "kafka.tools.StorageTool", "random-uuid"], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            run_checked([*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)])
+        heap = os.environ.get("TANDEM_LOCAL_KAFKA_HEAP", "1g")
+        command = ["java", f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.properties'}", "-cp", f"{self.libs}/*", "kafka.Kafka", str(config)]
+        say(f"kafka: starting on 127.0.0.1:{self.port}")
+        process = self.spawn(command)
+        wait_for(self.running, "kafka", 90, process, self.log)
+
+
+class Store(Daemon):
+    def __init__(self) -> None:
+        super().__init__("store", int(os.environ.get("TANDEM_LOCAL_MONGO_PORT", "27017")))
+        self.home = LOCAL / "ferretdb"
+        self.binary = LOCAL / "bin" / "ferretdb"
+        self.mongod = shutil.which("mongod")
+
+    def provision(self) -> None:
+        if self.mongod or self.binary.exists():
+            return
+        say(f"building FerretDB {FERRETDB_VERSION} from its Go module (first run only, a few minutes)")
+        env = os.environ | {"GOFLAGS": "-mod=mod"}
+        info = json.loads(subprocess.run(["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"], capture_output=True, text=True, check=True, env=env).stdout)
+        source = LOCAL / "src" / "ferretdb"
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(info["Dir"], source)
+        for path in [source, *source.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+        # A module download has no git metadata; FerretDB's own build writes this file from `git describe`.
+        (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        self.binary.parent.mkdir(parents=True, exist_ok=True)
+        run_checked(["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env)
+
+    def start(self) -> None:
+        if self.running():
+            say(f"store: already running on 127.0.0.1:{self.port}")
+            return
+        self.provision()
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.mongod:
+            (self.home / "mongod").mkdir(exist_ok=True)
+            command = [self.mongod, "--dbpath", str(self.home / "mongod"), "--bind_ip", "127.0.0.1", "--port", str(self.port)]
+            say(f"store: starting mongod on 127.0.0.1:{self.port}")
+        else:
+            (self.home / "data").mkdir(exist_ok=True)
+            command = [str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.home / 'data'}/", f"--state-dir={self.home}", f"--listen-addr=127.0.0.1:{self.port}", "--debug-addr=-", "--telemetry=disable", "--log-level=warn"]
+            say(f"store: starting FerretDB {FERRETDB_VERSION} (SQLite) on 127.0.0.1:{self.port}")
+        process = self.spawn(command)
+        wait_for(self.running, "store", 60, process, self.log)
+
+
+def ensure_topics(port: int) -> None:
+    from tandem_chassis.topics import ensure_topics as create
+
+    created = asyncio.run(create(f"127.0.0.1:{port}"))
+    say(f"topics: {len(created)} created" if created else "topics: all present")
+
+
+def daemons(which: str) -> list[Daemon]:
+    return {"kafka": [Kafka()], "store": [Store()], "all": [Kafka(), Store()]}[which]
+
+
+def start(which: str) -> None:
+    for daemon in daemons(which):
+        daemon.start()  # type: ignore[attr-defined]
+    if which in ("kafka", "all"):
+        ensure_topics(Kafka().port)
+
+
+def stop(which: str) -> None:
+    for daemon in reversed(daemons(which)):
+        daemon.stop()
+
+
+def status() -> int:
+    up = True
+    for daemon in daemons("all"):
+        running = daemon.running()
+        up &= running
+        say(f"{daemon.name}: {'up' if running else 'down'} on 127.0.0.1:{daemon.port} (pid {daemon.pid()}, log {daemon.log})")
+    for name, port in SERVICES.items():
+        say(f"{name}: {'up' if port_open(port) else 'down'} on http://127.0.0.1:{port}")
+    return 0 if up else 1
+
+
+def run_platform() -> int:
+    """The stack and the three services in the foreground; Ctrl-C stops everything."""
+    start("all")
+    env = os.environ.copy()
+    children = {}
+    for name, port in SERVICES.items():
+        env_one = env | {"TANDEM_HTTP_PORT": env.get(f"TANDEM_{name.upper()}_HTTP_PORT", str(port))}
+        children[name] = subprocess.Popen([sys.executable, "-m", f"tandem_{name}"], env=env_one)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    for name, port in SERVICES.items():
+        wait_for(lambda port=port: port_open(port) or stopping, name, 60, children[name])
+    print("\nTandem is up:")
+    for name, port in SERVICES.items():
+        print(f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)")
+    print("  kafka          127.0.0.1:%d\n  store          mongodb://127.0.0.1:%d\nPress Ctrl-C to stop.\n" % (Kafka().port, Store().port), flush=True)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                say(f"{name} exited with {child.returncode}; stopping everything")
+                exit_code, stopping = 1, True
+        time.sleep(0.5)
+    say("stopping the services")
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    stop("all")
+    return exit_code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["provision", "start", "stop", "status", "run"])
+    parser.add_argument("component", nargs="?", default="all", choices=["all", "kafka", "store"])
+    args = parser.parse_args()
+    if args.command == "provision":
+        for daemon in daemons(args.component):
+            daemon.provision()  # type: ignore[attr-defined]
+        return 0
+    if args.command == "start":
+        start(args.component)
+        return 0
+    if args.command == "stop":
+        stop(args.component)
+        return 0
+    if args.command == "status":
+        return status()
+    return run_platform()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""Program rounds: a global mentee -> mentor assignment under mentor capacities.
+
+`assign` solves a min-cost flow (OR-Tools) over the top-K candidates per mentee. Given the full
+dense matrix it then *certifies* the result: node potentials from the residual graph prove that
+no pruned pair could improve the total; pairs that violate the certificate are added and the
+flow is re-solved, so the answer is optimal over all feasible pairs, not only the top K.
+Scores are scaled to integers (x 1e6), so optimality is exact up to that rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from ortools.graph.python import min_cost_flow
+from scipy.optimize import linear_sum_assignment
+
+from .candidates import Candidates, dense_arcs_violating, residual_potentials
+from .index import BoolArray, FloatArray, IntArray
+
+__all__ = [
+    "CAPACITY_EXHAUSTED",
+    "NO_ELIGIBLE_MENTOR",
+    "NO_POSITIVE_SCORE",
+    "SCALE",
+    "Assignment",
+    "Candidates",
+    "Objective",
+    "assign",
+    "assign_exact_dense",
+    "assign_greedy",
+    "load_histogram",
+    "mentor_loads",
+]
+
+Objective = Literal["score", "participation"]
+SCALE = 1_000_000
+NO_ELIGIBLE_MENTOR = "no_eligible_mentor"  # not a single feasible candidate
+CAPACITY_EXHAUSTED = "capacity_exhausted"  # had candidates; their seats went to others
+NO_POSITIVE_SCORE = "no_positive_score"  # objective "score": every candidate scores 0
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    pairs: list[tuple[int, int, float]]  # (mentee_pos, mentor_pos, score)
+    unmatched: dict[int, str]  # mentee_pos -> reason
+    optimal: bool | None = None  # True: certified optimal over every feasible pair
+
+    @property
+    def matched(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def total_score(self) -> float:
+        return float(sum(s for _, _, s in self.pairs))
+
+    @property
+    def mean_score(self) -> float:
+        return self.total_score / len(self.pairs) if self.pairs else 0.0
+
+    @property
+    def min_score(self) -> float:
+        return min((s for _, _, s in self.pairs), default=0.0)
+
+
+def _int_costs(scores: FloatArray, objective: Objective, n_mentees: int) -> IntArray:
+    """Negative integer costs; "participation" adds a bonus larger than any total score."""
+    gain = np.rint(scores * SCALE).astype(np.int64)
+    if objective == "participation":
+        gain += SCALE * (n_mentees + 1)
+    return -gain
+
+
+def _unmatched(
+    n_mentees: int, matched: set[int], feasible_rows: ArrayLike, profitable_rows: ArrayLike
+) -> dict[int, str]:
+    has_feasible = np.asarray(feasible_rows, dtype=np.bool_)
+    has_profitable = np.asarray(profitable_rows, dtype=np.bool_)
+    reasons: dict[int, str] = {}
+    for i in range(n_mentees):
+        if i in matched:
+            continue
+        if not has_feasible[i]:
+            reasons[i] = NO_ELIGIBLE_MENTOR
+        elif not has_profitable[i]:
+            reasons[i] = NO_POSITIVE_SCORE
+        else:
+            reasons[i] = CAPACITY_EXHAUSTED
+    return reasons
+
+
+def _solve_flow(
+    cands: Candidates, capacities: IntArray, objective: Objective
+) -> tuple[BoolArray, IntArray]:
+    """Min-cost flow over candidate arcs; returns (chosen arc mask, node potentials)."""
+    m, n = cands.n_mentees, cands.n_mentors
+    sink = m + n
+    costs = _int_costs(cands.score, objective, m)
+    seats = np.flatnonzero(capacities > 0)
+    everyone = np.arange(m, dtype=np.int64)
+    tails = np.concatenate([cands.mentee, m + seats, everyone])
+    heads = np.concatenate([m + cands.mentor, np.full(seats.size + m, sink, dtype=np.int64)])
+    caps = np.concatenate(
+        [np.ones(cands.size, dtype=np.int64), capacities[seats], np.ones(m, dtype=np.int64)]
+    )
+    arc_costs = np.concatenate([costs, np.zeros(seats.size + m, dtype=np.int64)])
+
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arc_costs)
+    supplies = np.concatenate([np.ones(m, dtype=np.int64), [0] * n, [-m]]).astype(np.int64)
+    flow.set_nodes_supplies(np.arange(m + n + 1, dtype=np.int64), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min cost flow failed with status {status}")
+    flows = np.asarray(flow.flows(arcs), dtype=np.int64)
+    potentials = residual_potentials(tails, heads, caps, arc_costs, flows, m + n + 1)
+    return flows[: cands.size] > 0, potentials
+
+
+def assign(
+    scores: FloatArray | Candidates,
+    feasible: BoolArray | None,
+    capacities: IntArray,
+    *,
+    objective: Objective = "score",
+    top_k: int = 40,
+    max_rounds: int = 20,
+) -> Assignment:
+    """Maximise the total score under `capacities` (objective "score"), or the number of
+    matched mentees first and the total score second (objective "participation").
+
+    `scores` is a dense `[n_mentees, n_mentors]` matrix with its `feasible` mask, or a sparse
+    `Candidates` list (then `feasible` is ignored and no certificate is computed).
+    """
+    capacities = np.asarray(capacities, dtype=np.int64)
+    dense: tuple[FloatArray, BoolArray] | None = None
+    if isinstance(scores, Candidates):
+        cands = scores
+    else:
+        dense = (scores, _required(feasible))
+        cands = Candidates.from_dense(scores, dense[1], top_k)
+    full = cands
+    if objective == "score":
+        cands = cands.where(np.rint(cands.score * SCALE) > 0)
+
+    def cost_of(values: FloatArray) -> IntArray:
+        return _int_costs(values, objective, full.n_mentees)
+
+    optimal: bool | None = None
+    for _ in range(max_rounds):
+        chosen, potentials = _solve_flow(cands, capacities, objective)
+        if dense is None:
+            break
+        extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, cost_of)
+        optimal = extra.size == 0
+        if optimal:
+            break
+        cands = cands.union(extra)
+
+    picked = np.flatnonzero(chosen)
+    pairs = [(int(cands.mentee[a]), int(cands.mentor[a]), float(cands.score[a])) for a in picked]
+    if dense is not None:
+        has_feasible = dense[1].any(axis=1)
+        has_profitable = (dense[1] & (np.rint(dense[0] * SCALE) > 0)).any(axis=1)
+    else:
+        has_feasible = np.bincount(full.mentee, minlength=full.n_mentees) > 0
+        has_profitable = np.bincount(cands.mentee, minlength=full.n_mentees) > 0
+    if objective == "participation":
+        has_profitable = has_feasible
+    matched = {i for i, _, _ in pairs}
+    reasons = _unmatched(full.n_mentees, matched, has_feasible, has_profitable)
+    return Assignment(pairs, reasons, optimal)
+
+
+def assign_exact_dense(
+    scores: FloatArray,
+    feasible: BoolArray,
+    capacities: IntArray,
+    *,
+    objective: Objective = "score",
+) -> Assignment:
+    """Reference optimum: `linear_sum_assignment` on the capacity-expanded matrix (small only)."""
+    m = scores.shape[0]
+    slots = np.repeat(np.arange(scores.shape[1]), np.asarray(capacities, dtype=np.int64))
+    gain = np.where(feasible, scores, 0.0)
+    if objective == "participation":
+        gain = np.where(feasible, gain + (m + 1), 0.0)
+    rows, cols = linear_sum_assignment(gain[:, slots], maximize=True)
+    pairs = []
+    for i, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        j = int(slots[c])
+        if feasible[i, j] and (objective == "participation" or scores[i, j] * SCALE >= 0.5):
+            pairs.append((i, j, float(scores[i, j])))
+    has_feasible = feasible.any(axis=1)
+    has_profitable = has_feasible
+    if objective == "score":
+        has_profitable = (feasible & (np.rint(scores * SCALE) > 0)).any(axis=1)
+    matched = {i for i, _, _ in pairs}
+    return Assignment(pairs, _unmatched(m, matched, has_feasible, has_profitable), optimal=True)
+
+
+def assign_greedy(
+    scores: FloatArray | Candidates, feasible: BoolArray | None, capacities: IntArray
+) -> Assignment:
+    """Baseline: take the best remaining feasible pair while its mentor has a free seat."""
+    cands = (
+        scores
+        if isinstance(scores, Candidates)
+        else Candidates.from_dense(scores, _required(feasible), None)
+    )
+    left = np.asarray(capacities, dtype=np.int64).copy()
+    seats = int(left.clip(min=0).sum())
+    order = np.argsort(-cands.score, kind="stable")
+    matched: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    for a in order.tolist():
+        if len(pairs) == seats or len(matched) == cands.n_mentees:
+            break
+        i, j = int(cands.mentee[a]), int(cands.mentor[a])
+        if i not in matched and left[j] > 0:
+            left[j] -= 1
+            matched.add(i)
+            pairs.append((i, j, float(cands.score[a])))
+    has_feasible = np.bincount(cands.mentee, minlength=cands.n_mentees) > 0
+    return Assignment(pairs, _unmatched(cands.n_mentees, matched, has_feasible, has_feasible))
+
+
+def _required(feasible: BoolArray | None) -> BoolArray:
+    if feasible is None:
+        raise ValueError("a dense score matrix needs its feasible mask")
+    return feasible
+
+
+def mentor_loads(assignment: Assignment, n_mentors: int) -> IntArray:
+    """Mentees assigned per mentor position."""
+    mentors = np.array([j for _, j, _ in assignment.pairs], dtype=np.int64)
+    return np.bincount(mentors, minlength=n_mentors).astype(np.int64)
+
+
+def load_histogram(assignment: Assignment, n_mentors: int) -> dict[int, int]:
+    """`{load: number of mentors with that many assigned mentees}`, including load 0."""
+    counts = np.bincount(mentor_loads(assignment, n_mentors))
+    return {load: int(c) for load, c in enumerate(counts.tolist()) if c}

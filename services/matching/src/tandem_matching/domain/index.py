@@ -1,0 +1,174 @@
+"""`MentorIndex`: the mentor pool as column arrays, built once, scored many times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .model import Eligibility, Person
+
+__all__ = ["REFERENCE_INSTANT", "MentorIndex", "utc_offset_hours"]
+
+# Offsets are taken at one fixed instant so scores are reproducible; DST is ignored on purpose.
+REFERENCE_INSTANT = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+@lru_cache(maxsize=1024)
+def utc_offset_hours(timezone: str | None, at: datetime = REFERENCE_INSTANT) -> float | None:
+    """UTC offset of an IANA zone in hours at `at`; `None` for unknown or invalid zones."""
+    if not timezone:
+        return None
+    try:
+        offset = at.astimezone(ZoneInfo(timezone)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return None if offset is None else offset.total_seconds() / 3600.0
+
+
+class _Vocab:
+    """Interns strings to dense integer codes."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        return self.codes.setdefault(value, len(self.codes))
+
+    def codes_of(self, values: Iterable[str | None]) -> IntArray:
+        return np.array([-1 if v is None else self.code(v) for v in values], dtype=np.int64)
+
+
+def _postings(
+    rows: Sequence[Mapping[str, float]],
+) -> tuple[dict[str, int], list[IntArray], list[FloatArray]]:
+    """Inverted index: term -> (mentor positions, values)."""
+    vocab: dict[str, int] = {}
+    positions: list[list[int]] = []
+    values: list[list[float]] = []
+    for pos, row in enumerate(rows):
+        for term, value in row.items():
+            code = vocab.setdefault(term, len(vocab))
+            if code == len(positions):
+                positions.append([])
+                values.append([])
+            positions[code].append(pos)
+            values[code].append(value)
+    return (
+        vocab,
+        [np.array(p, dtype=np.int64) for p in positions],
+        [np.array(v, dtype=np.float64) for v in values],
+    )
+
+
+class MentorIndex:
+    """Column arrays over a fixed list of candidate mentors (position = row in every array)."""
+
+    def __init__(
+        self,
+        mentors: Sequence[Person],
+        *,
+        managers: Mapping[str, str | None] | None = None,
+        at: datetime = REFERENCE_INSTANT,
+    ) -> None:
+        """`managers` maps employee id -> manager id for the whole org (for skip-levels);
+        when omitted, only the mentors' own `manager_id`s are known."""
+        self.mentors: tuple[Person, ...] = tuple(mentors)
+        self.at = at
+        self.ids: tuple[str, ...] = tuple(m.employee_id for m in self.mentors)
+        self.position: dict[str, int] = {eid: i for i, eid in enumerate(self.ids)}
+        self.managers: dict[str, str | None] = {m.employee_id: m.manager_id for m in self.mentors}
+        if managers:
+            self.managers.update(managers)
+        n = len(self.mentors)
+        self.size = n
+
+        self.active: BoolArray = np.array([m.active for m in self.mentors], dtype=np.bool_)
+        self.is_mentor: BoolArray = np.array(
+            [("mentor" in m.roles) for m in self.mentors], dtype=np.bool_
+        )
+        self.free_capacity: IntArray = np.array(
+            [m.free_capacity for m in self.mentors], dtype=np.int64
+        )
+        self.level: FloatArray = np.array(
+            [np.nan if m.level is None else m.level for m in self.mentors], dtype=np.float64
+        )
+
+        self.departments = _Vocab()
+        self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)
+        self.locations = _Vocab()
+        self.loc_code: IntArray = self.locations.codes_of(m.location for m in self.mentors)
+
+        offsets = [utc_offset_hours(m.timezone, at) for m in self.mentors]
+        distinct = sorted({o for o in offsets if o is not None})
+        self.tz_offsets: FloatArray = np.array(distinct, dtype=np.float64)
+        tz_lookup = {o: i for i, o in enumerate(distinct)}
+        self.tz_code: IntArray = np.array(
+            [-1 if o is None else tz_lookup[o] for o in offsets], dtype=np.int64
+        )
+
+        skills = [_max_levels(m) for m in self.mentors]
+        self.skill_vocab, self.skill_mentors, self.skill_levels = _postings(skills)
+        interests = [dict.fromkeys(m.interests, 1.0) for m in self.mentors]
+        self.interest_vocab, self.interest_mentors, _ = _postings(interests)
+        self.n_interests: FloatArray = np.array([len(r) for r in interests], dtype=np.float64)
+        languages = [dict.fromkeys(m.languages, 1.0) for m in self.mentors]
+        self.language_vocab, self.language_mentors, _ = _postings(languages)
+        self.n_languages: IntArray = np.array([len(r) for r in languages], dtype=np.int64)
+
+        # Reporting lines as codes over one people vocabulary (-1 = unknown manager).
+        self.people = _Vocab()
+        for eid in self.ids:
+            self.people.code(eid)
+        self.manager1: IntArray = self.people.codes_of(m.manager_id for m in self.mentors)
+        self.manager2: IntArray = self.people.codes_of(
+            self.managers.get(m.manager_id) if m.manager_id else None for m in self.mentors
+        )
+        self._eligible_cache: dict[Eligibility, BoolArray] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def manager_chain(self, person: Person) -> tuple[str | None, str | None]:
+        """The person's manager and manager's manager, as far as the index knows."""
+        first = person.manager_id
+        second = self.managers.get(first) if first else None
+        return first, second
+
+    def eligible(self, eligibility: Eligibility | None) -> BoolArray:
+        """Mask of mentors admitted by a program's eligibility (cached per eligibility)."""
+        if eligibility is None or eligibility.is_open:
+            return np.ones(self.size, dtype=np.bool_)
+        cached = self._eligible_cache.get(eligibility)
+        if cached is not None:
+            return cached
+        mask = np.ones(self.size, dtype=np.bool_)
+        if eligibility.departments is not None:
+            codes = [self.departments.codes.get(d, -2) for d in eligibility.departments]
+            mask &= np.isin(self.dept_code, np.array(codes, dtype=np.int64))
+        if eligibility.locations is not None:
+            codes = [self.locations.codes.get(loc, -2) for loc in eligibility.locations]
+            mask &= np.isin(self.loc_code, np.array(codes, dtype=np.int64))
+        with np.errstate(invalid="ignore"):
+            if eligibility.min_level is not None:
+                mask &= self.level >= eligibility.min_level
+            if eligibility.max_level is not None:
+                mask &= self.level <= eligibility.max_level
+        mask.setflags(write=False)
+        self._eligible_cache[eligibility] = mask
+        return mask
+
+
+def _max_levels(person: Person) -> dict[str, float]:
+    levels: dict[str, float] = {}
+    for skill in person.skills:
+        levels[skill.name] = max(levels.get(skill.name, 0.0), float(skill.level))
+    return levels
