@@ -5,6 +5,7 @@ startup hooks, and asks for the FastAPI app; clients are created in the app's li
 import time.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -37,6 +38,8 @@ class ServiceRuntime:
         self.broker: KafkaBroker = build_broker(settings)
         self._client: AsyncMongoClient[Document] | None = None
         self._startup: list[StartupHook] = []
+        self._after_start: list[StartupHook] = []
+        self._background: list[asyncio.Task[None]] = []
         self._outbox_collections: list[str] = []
         self.relay: OutboxRelay | None = None
         self.readiness: dict[str, ReadinessCheck] = {
@@ -56,6 +59,14 @@ class ServiceRuntime:
     def on_startup(self, hook: StartupHook) -> StartupHook:
         self._startup.append(hook)
         return hook
+
+    def run_in_background(self, job: Callable[["ServiceRuntime"], Awaitable[None]], name: str) -> None:
+        """Start ``job`` after startup and cancel it at shutdown (schedulers, periodic jobs)."""
+
+        async def start_job(rt: ServiceRuntime) -> None:
+            self._background.append(asyncio.create_task(job(rt), name=name))
+
+        self._after_start.append(start_job)
 
     def publish_outbox_of(self, *collections: str) -> None:
         """Relay the outbox entries written into these collections."""
@@ -83,9 +94,17 @@ class ServiceRuntime:
                 poll_interval_s=self.settings.outbox_poll_interval_s,
             )
             self.relay.start()
+        for hook in self._after_start:
+            await hook(self)
         log.info("service started", database=self.settings.database_name)
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         if self.relay is not None:
             await self.relay.stop()
         await self.broker.stop()

@@ -1,0 +1,59 @@
+"""The composition root: the only place real adapters are built."""
+
+import asyncio
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from tandem_chassis import AggregateStore, Delivery, ServiceRuntime
+from tandem_chassis.logging import get_logger
+from tandem_contracts import CloudEvent, EventData, topics
+from tandem_profiles.adapters.repository import ProfileRepository
+from tandem_profiles.config import Settings
+from tandem_profiles.entrypoints import http
+from tandem_profiles.entrypoints.hr_events import on_hr_event
+from tandem_profiles.service_layer.profiles import erase_due_profiles
+
+__all__ = ["build_app"]
+
+log = get_logger(__name__)
+PROFILES = "profiles"
+
+
+def build_app(settings: Settings) -> FastAPI:
+    runtime = ServiceRuntime(settings)
+    runtime.publish_outbox_of(PROFILES)
+    app: FastAPI | None = None
+
+    @runtime.on_startup
+    async def wire(rt: ServiceRuntime) -> None:
+        store = AggregateStore(
+            rt.collection(PROFILES), source="/tandem/profiles", topic_prefix=settings.kafka_topic_prefix
+        )
+        repository = ProfileRepository(store, retention=timedelta(days=settings.retention_days))
+        await repository.create_indexes()
+        assert app is not None
+        app.state.profiles = repository
+
+    async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
+        await on_hr_event(event, data, delivery, repository=app.state.profiles)  # type: ignore[union-attr]
+        runtime.wake_relay()
+
+    async def erasure_job(rt: ServiceRuntime) -> None:
+        """Erase leavers past their retention period, now and then every interval."""
+        while True:
+            try:
+                erased = await erase_due_profiles(repository=app.state.profiles)  # type: ignore[union-attr]
+            except Exception as error:  # the job must survive a store outage; it runs again
+                log.warning("erasure job failed", error=str(error)[:300])
+            else:
+                if erased:
+                    log.info("leavers erased after retention", count=erased)
+                    rt.wake_relay()
+            await asyncio.sleep(settings.erasure_interval_s)
+
+    runtime.subscribe(topics.HR_EMPLOYEES, on_event)
+    runtime.run_in_background(erasure_job, "erasure")
+    app = runtime.http_app([http.router], title="Tandem profiles")
+    return app
+

@@ -1,0 +1,167 @@
+"""The employee profile aggregate: how HR events and self-service edits change it.
+
+HR feeds arrive duplicated and out of order, so every HR field keeps the stamp (event time,
+event id) of the value it holds and only a later stamp replaces it; the status follows whichever
+of the latest ``joined`` and ``left`` is later. Applying the same events in any order therefore
+ends in the same profile, and replaying a feed changes nothing. Pure: no I/O.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
+from tandem_contracts.hr import HR_FIELDS
+
+__all__ = [
+    "MENTORING_DEFAULTS",
+    "PERSONAL_FIELDS",
+    "Profile",
+    "ProfileChange",
+    "Stamp",
+    "apply_hr_event",
+    "edit_mentoring",
+    "erase",
+    "InactiveProfileError",
+]
+
+Stamp = tuple[str, str]  # (event time in ISO 8601 UTC, event id): ordered, total, deterministic
+EventKind = Literal["registered", "updated", "deactivated", "erased"]
+MENTORING_DEFAULTS: dict[str, Any] = {
+    "roles": [],
+    "skills": [],
+    "goals": [],
+    "interests": [],
+    "bio": None,
+    "mentor_capacity": 0,
+    "availability_hours_per_month": None,
+    "preferences": {"department": "any"},
+    "notification_preferences": {"channels": {}, "muted_types": []},
+}
+PERSONAL_FIELDS = ("email", "display_name", "job_title", "location", "manager_id", "start_date")
+_NO_STAMP: Stamp = ("", "")
+
+
+class InactiveProfileError(Exception):
+    """Self-service changes to an inactive or erased profile are refused."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    employee_id: str
+    hr: dict[str, Any] = field(default_factory=dict)
+    hr_stamps: dict[str, Stamp] = field(default_factory=dict)
+    mentoring: dict[str, Any] = field(default_factory=lambda: dict(MENTORING_DEFAULTS))
+    joined: Stamp = _NO_STAMP
+    left: Stamp = _NO_STAMP
+    erased: Stamp = _NO_STAMP
+    last_day: str | None = None
+    published_version: int = 0
+
+    @property
+    def known(self) -> bool:
+        """HR has said the employee joined (updates alone do not make a profile)."""
+        return self.joined != _NO_STAMP
+
+    @property
+    def status(self) -> Literal["active", "inactive", "erased"]:
+        if self.erased != _NO_STAMP and self.erased >= max(self.joined, self.left):
+            return "erased"
+        return "active" if self.known and self.joined > self.left else "inactive"
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``tandem.profiles`` data of this profile at ``published_version``."""
+        data: dict[str, Any] = {
+            "employee_id": self.employee_id,
+            "version": self.published_version,
+            "status": self.status,
+        }
+        if self.status == "erased":
+            return data
+        data |= {name: self.hr.get(name) for name in HR_FIELDS}
+        data["languages"] = self.hr.get("languages") or []
+        data |= self.mentoring
+        data["left_at"] = self.left[0] or None if self.status == "inactive" else None
+        return data
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    profile: Profile
+    event: EventKind | None  # None: nothing downstream needs to hear
+
+
+def _stamp(time: datetime, event_id: str) -> Stamp:
+    return (time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), event_id)
+
+
+def _merge_hr(profile: Profile, values: dict[str, Any], stamp: Stamp) -> Profile:
+    hr, stamps = dict(profile.hr), dict(profile.hr_stamps)
+    for name, value in values.items():
+        if stamp > stamps.get(name, _NO_STAMP) and stamp >= profile.erased:
+            hr[name], stamps[name] = value, stamp
+    return replace(profile, hr=hr, hr_stamps=stamps)
+
+
+def _published(before: Profile, after: Profile) -> ProfileChange:
+    """Decide which event (if any) the change from ``before`` to ``after`` publishes."""
+    if not after.known or (before.snapshot() | {"version": 0}) == (after.snapshot() | {"version": 0}):
+        return ProfileChange(after, None)
+    if after.status == "erased":
+        kind: EventKind = "erased"
+    elif after.status == "active" and (before.status != "active" or before.published_version == 0):
+        kind = "registered"
+    elif before.status == "active" and after.status == "inactive":
+        kind = "deactivated"
+    else:
+        kind = "updated"
+    if before.published_version == 0 and kind != "registered" and after.status != "active":
+        # Never active (left before joined): nothing downstream ever heard of them.
+        return ProfileChange(after, None)
+    return ProfileChange(replace(after, published_version=before.published_version + 1), kind)
+
+
+def apply_hr_event(
+    profile: Profile | None,
+    event: EmployeeJoined | EmployeeUpdated | EmployeeLeft,
+    *,
+    time: datetime,
+    event_id: str,
+) -> ProfileChange:
+    """Fold one ``hr.employees`` event into the profile (``None``: not seen before)."""
+    before = profile or Profile(employee_id=event.employee_id)
+    stamp = _stamp(time, event_id)
+    if isinstance(event, EmployeeLeft):
+        after = before
+        if stamp > before.left:
+            after = replace(before, left=stamp, last_day=event.last_day.isoformat() if event.last_day else before.last_day)
+        return _published(before, after)
+    sent = event.model_dump(mode="json", include=event.model_fields_set - {"employee_id"})
+    after = _merge_hr(before, sent, stamp)
+    if isinstance(event, EmployeeJoined) and stamp > after.joined:
+        after = replace(after, joined=stamp)
+    return _published(before, after)
+
+
+def edit_mentoring(profile: Profile, changes: dict[str, Any]) -> ProfileChange:
+    """A self-service edit of the mentoring fields (already validated)."""
+    if profile.status != "active":
+        raise InactiveProfileError(f"profile {profile.employee_id} is {profile.status}")
+    after = replace(profile, mentoring=profile.mentoring | changes)
+    return _published(profile, after)
+
+
+def erase(profile: Profile, *, time: datetime, event_id: str) -> ProfileChange:
+    """Forget the personal data; keep only the employee id and status."""
+    if profile.status == "erased":
+        return ProfileChange(profile, None)
+    stamp = _stamp(time, event_id)
+    after = replace(
+        profile,
+        hr={},
+        hr_stamps=dict.fromkeys(profile.hr_stamps, stamp),
+        mentoring=dict(MENTORING_DEFAULTS),
+        erased=max(stamp, profile.joined, profile.left),
+        last_day=None,
+    )
+    return _published(profile, after)

@@ -1,0 +1,113 @@
+"""The profiles HTTP API (``/v1``): thin routes over the use cases."""
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from tandem_chassis import CurrentPrincipal, require_roles, require_self_or_roles
+from tandem_profiles.adapters.repository import ProfileRepository
+from tandem_profiles.domain.profile import InactiveProfileError, Profile
+from tandem_profiles.domain.skills import normalise_skill
+from tandem_profiles.entrypoints.schemas import MentoringPatch, ProfilePage, ProfileView
+from tandem_profiles.service_layer.profiles import (
+    ProfileNotFoundError,
+    erase_profile,
+    update_mentoring_profile,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["profiles"])
+READERS = ("program_admin", "hr_integration")
+
+
+def _repository(request: Request) -> ProfileRepository:
+    repository: ProfileRepository = request.app.state.profiles
+    return repository
+
+
+Repository = Annotated[ProfileRepository, Depends(_repository)]
+
+
+def _view(profile: Profile) -> ProfileView:
+    return ProfileView.model_validate(profile.snapshot())
+
+
+async def _known(repository: ProfileRepository, employee_id: str) -> Profile:
+    profile, _ = await repository.load(employee_id)
+    if profile is None or not profile.known:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}")
+    return profile
+
+
+@router.get("/profiles/{employee_id}", response_model=ProfileView)
+async def get_profile(employee_id: str, principal: CurrentPrincipal, repository: Repository) -> ProfileView:
+    require_self_or_roles(principal, employee_id, *READERS)
+    return _view(await _known(repository, employee_id))
+
+
+@router.patch("/profiles/{employee_id}", response_model=ProfileView)
+async def patch_profile(
+    employee_id: str, patch: MentoringPatch, principal: CurrentPrincipal, repository: Repository
+) -> ProfileView:
+    require_self_or_roles(principal, employee_id)
+    try:
+        profile = await update_mentoring_profile(employee_id, patch.changes(), repository=repository)
+    except ProfileNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}") from error
+    except InactiveProfileError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{error}: changes are refused") from error
+    return _view(profile)
+
+
+@router.delete(
+    "/profiles/{employee_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_roles("hr_integration")],
+)
+async def delete_profile(employee_id: str, repository: Repository) -> None:
+    """Erase the employee's personal data at once (publishes ``profile.erased``)."""
+    try:
+        await erase_profile(employee_id, repository=repository, reason_id="http-delete")
+    except ProfileNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}") from error
+
+
+def _cursor(employee_id: str) -> str:
+    return base64.urlsafe_b64encode(employee_id.encode()).decode()
+
+
+def _after(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from error
+
+
+@router.get("/profiles", response_model=ProfilePage, dependencies=[require_roles(*READERS)])
+async def list_profiles(
+    repository: Repository,
+    role: Annotated[str | None, Query(pattern="^(mentor|mentee)$")] = None,
+    skill: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=256)] = None,
+    profile_status: Annotated[str | None, Query(alias="status", pattern="^(active|inactive|erased)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ProfilePage:
+    """Profiles in employee-id order; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    profiles = await repository.search(
+        role=role,
+        skill=normalise_skill(skill) if skill else None,
+        department=department,
+        status=profile_status,
+        limit=limit + 1,
+        after=_after(cursor),
+    )
+    page, more = profiles[:limit], len(profiles) > limit
+    return ProfilePage(
+        items=[_view(profile) for profile in page],
+        next_cursor=_cursor(page[-1].employee_id) if more and page else None,
+    )

@@ -1,0 +1,116 @@
+"""Use cases of the profiles service: one async function per command or event."""
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tandem_chassis import AggregateStore
+from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
+from tandem_profiles.adapters.repository import ProfileRepository
+from tandem_profiles.domain.profile import Profile, ProfileChange, apply_hr_event, edit_mentoring, erase
+
+__all__ = [
+    "ConcurrentUpdateError",
+    "ProfileNotFoundError",
+    "apply_hr_change",
+    "erase_due_profiles",
+    "erase_profile",
+    "update_mentoring_profile",
+]
+
+Decision = Callable[[Profile | None], ProfileChange | None]
+_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+class ProfileNotFoundError(LookupError):
+    pass
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """Too many concurrent writers to one profile (retried by the caller)."""
+
+
+def _lock(employee_id: str) -> asyncio.Lock:
+    lock = _locks.get(employee_id)
+    if lock is None:
+        lock = _locks[employee_id] = asyncio.Lock()
+    return lock
+
+
+async def _mutate(
+    repository: ProfileRepository, employee_id: str, decide: Decision, *, caused_by: str | None
+) -> Profile | None:
+    """Read, decide, write with a version check; retried on conflicts.
+
+    The in-process lock keeps this replica's writers to one profile in line (FerretDB's
+    conditional updates are not atomic under concurrent writers); the version check covers
+    the rest.
+    """
+    async with _lock(employee_id):
+        for _ in range(20):
+            profile, document = await repository.load(employee_id)
+            if AggregateStore.has_seen(document, caused_by):
+                return profile
+            change = decide(profile)
+            if change is None or change.profile == profile:
+                return profile
+            if await repository.save(document, change, caused_by=caused_by):
+                return change.profile
+    raise ConcurrentUpdateError(f"profile {employee_id} kept changing under us")
+
+
+async def apply_hr_change(
+    event: EmployeeJoined | EmployeeUpdated | EmployeeLeft,
+    *,
+    event_id: str,
+    time: datetime | None,
+    repository: ProfileRepository,
+) -> Profile | None:
+    """An ``hr.employees`` event (or the SCIM call that means the same)."""
+    at = time or datetime.now(UTC)
+    return await _mutate(
+        repository,
+        event.employee_id,
+        lambda profile: apply_hr_event(profile, event, time=at, event_id=event_id),
+        caused_by=event_id,
+    )
+
+
+async def update_mentoring_profile(
+    employee_id: str, changes: dict[str, Any], *, repository: ProfileRepository
+) -> Profile:
+    """A self-service edit; raises ``ProfileNotFoundError`` or ``InactiveProfileError``."""
+
+    def decide(profile: Profile | None) -> ProfileChange:
+        if profile is None or not profile.known:
+            raise ProfileNotFoundError(employee_id)
+        return edit_mentoring(profile, changes)
+
+    updated = await _mutate(repository, employee_id, decide, caused_by=None)
+    assert updated is not None
+    return updated
+
+
+async def erase_profile(
+    employee_id: str, *, repository: ProfileRepository, reason_id: str, now: datetime | None = None
+) -> Profile:
+    def decide(profile: Profile | None) -> ProfileChange:
+        if profile is None or not profile.known:
+            raise ProfileNotFoundError(employee_id)
+        return erase(profile, time=now or datetime.now(UTC), event_id=reason_id)
+
+    erased = await _mutate(repository, employee_id, decide, caused_by=None)
+    assert erased is not None
+    return erased
+
+
+async def erase_due_profiles(*, repository: ProfileRepository, now: datetime | None = None) -> int:
+    """The retention job: erase every leaver whose retention period is over."""
+    moment = now or datetime.now(UTC)
+    erased = 0
+    for employee_id in await repository.due_for_erasure(moment):
+        await erase_profile(employee_id, repository=repository, reason_id="retention", now=moment)
+        erased += 1
+    return erased
