@@ -101,6 +101,13 @@ class MentorIndex:
         self.level: FloatArray = np.array(
             [np.nan if m.level is None else m.level for m in self.mentors], dtype=np.float64
         )
+        known = sorted({float(m.level) for m in self.mentors if m.level is not None})
+        self.levels: FloatArray = np.array(known, dtype=np.float64)
+        level_lookup = {v: i for i, v in enumerate(known)}
+        self.level_code: IntArray = np.array(
+            [-1 if m.level is None else level_lookup[float(m.level)] for m in self.mentors],
+            dtype=np.int64,
+        )
 
         self.departments = _Vocab()
         self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)

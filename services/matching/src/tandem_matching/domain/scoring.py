@@ -58,10 +58,10 @@ def _goal_fit(index: MentorIndex, mentee: Person) -> FloatArray:
 def _seniority(index: MentorIndex, mentee: Person) -> FloatArray:
     if mentee.level is None:
         return np.full(index.size, UNKNOWN)
-    gap = index.level - mentee.level
-    with np.errstate(invalid="ignore"):
-        value = np.where(gap <= 0, 0.0, np.clip(1.0 - 0.25 * (gap - 3.0), 0.0, 1.0))
-    return np.where(np.isnan(gap), UNKNOWN, value)
+    # One value per distinct mentor level, then a gather; code -1 picks the trailing UNKNOWN.
+    gap = index.levels - mentee.level
+    value = np.where(gap <= 0, 0.0, np.clip(1.0 - 0.25 * (gap - 3.0), 0.0, 1.0))
+    return np.append(value, UNKNOWN)[index.level_code]
 
 
 def _timezone(index: MentorIndex, mentee: Person) -> FloatArray:

@@ -106,7 +106,7 @@ def suggest(
     k = min(limit, int(np.count_nonzero(feasible)))
     if k <= 0:
         return []
-    top = np.argpartition(-key, k - 1)[:k]
+    top = np.argpartition(key, key.size - k)[key.size - k :]
     top = top[np.lexsort((top, -key[top]))]  # best first; ties by position, deterministic
     return [
         Suggestion(
