@@ -43,15 +43,22 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
             assert await store.update(current, {"n": version}, [ProfileRegistered(**snapshot, version=version)])
         stale = await store.get("e-1")
         await store.update(stale, {"n": 4})
-        assert not await store.update(stale, {"n": 5}), "a stale read must not overwrite"
+        lost_race = [ProfileRegistered(**snapshot, version=99)]
+        assert not await store.update(stale, {"n": 5}, lost_race), "a stale read must not overwrite"
 
-        assert await relay.drain_once() == 3
+        assert await relay.drain_once() == 3, "the entry of the write that lost is not published"
         assert await relay.drain_once() == 0
         records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=3)
         assert [json.loads(r.value)["version"] for r in records] == [1, 2, 3]
         assert {r.key for r in records} == {b"e-1"}
         stored = await store.get("e-1")
-        assert stored["n"] == 4 and stored["outbox_pending"] is False and stored["outbox_sent"] == 3
+        assert stored["n"] == 4 and stored["outbox_seq"] == 3
+        assert await store.outbox.count_documents({}) == 1, "only the loser's leftover remains"
+        assert await store.update(stored, {"n": 6}, [ProfileRegistered(**snapshot, version=4)])
+        assert await relay.drain_once() == 1
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=4)
+        assert [json.loads(r.value)["version"] for r in records] == [1, 2, 3, 4], "the leftover was replaced"
+        assert await store.outbox.count_documents({}) == 0, "published entries are removed"
     finally:
         await runtime.broker.stop()
 

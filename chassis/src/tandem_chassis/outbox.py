@@ -1,17 +1,23 @@
 """Reliable publishing without multi-document transactions.
 
-An aggregate document carries its own outbox: the state change and the events it causes are
-written in one single-document update, guarded by the document's ``version`` (optimistic
-concurrency). The relay publishes pending events in order with ``acks=all`` and an idempotent
-producer, then records how far it got (``outbox_sent``). A crash between publishing and
-recording re-publishes, never loses: consumers drop what they have seen (event id, version).
-Only ``$set``, ``$max`` and equality filters are used, so FerretDB 1.24 behaves like MongoDB.
+A write of an aggregate first stores the events it causes as outbox documents in
+``<collection>_outbox``, keyed by (aggregate id, sequence number), and then updates the
+aggregate in one single-document write guarded by its ``version`` (optimistic concurrency),
+which also advances the aggregate's ``outbox_seq``. An outbox entry counts only once its
+aggregate's ``outbox_seq`` covers it, so entries of a write that lost the race or never happened
+(a crash in between) are never published; the next write of the same sequence number replaces
+them. The relay publishes committed entries in order with ``acks=all`` and an idempotent
+producer, then deletes them. A crash between publishing and deleting re-publishes, never loses:
+consumers drop what they have seen (event id, version).
+
+The relay never writes to aggregate documents: FerretDB 1.x does not apply concurrent
+conditional updates of one document atomically, so the aggregate has a single writer.
 """
 
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -24,16 +30,26 @@ from tandem_chassis.metrics import EVENTS_PUBLISHED
 from tandem_contracts import CloudEvent, EventData, encode, new_event
 from tandem_contracts.registry import type_of
 
-__all__ = ["AggregateStore", "OutboxRelay", "upsert_if_newer"]
+__all__ = ["AggregateStore", "OutboxRelay", "outbox_of", "upsert_if_newer"]
 
 log = get_logger(__name__)
 Document = dict[str, Any]
 SEEN_EVENTS_KEPT = 64
-_BOOKKEEPING = ("version", "outbox", "outbox_seq", "outbox_sent", "outbox_pending", "seen_events")
+ORPHAN_AFTER = timedelta(minutes=5)
+_BOOKKEEPING = ("version", "outbox_seq", "seen_events")
+
+
+def outbox_of(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
+    """The outbox collection of an aggregate collection."""
+    return collection.database[f"{collection.name}_outbox"]
+
+
+def _entry_id(aggregate_id: str, seq: int) -> str:
+    return f"{aggregate_id}\x1f{seq:012d}"
 
 
 class AggregateStore:
-    """Reads and writes aggregates whose events are published through their own outbox."""
+    """Reads and writes aggregates whose events are published through an outbox."""
 
     def __init__(
         self,
@@ -44,12 +60,13 @@ class AggregateStore:
         on_write: asyncio.Event | None = None,
     ) -> None:
         self.collection = collection
+        self.outbox = outbox_of(collection)
         self.source = source
         self.topic_prefix = topic_prefix
         self._on_write = on_write
 
     async def create_indexes(self) -> None:
-        await self.collection.create_index([("outbox_pending", ASCENDING)])
+        await self.outbox.create_index([("created_at", ASCENDING)])
 
     async def get(self, aggregate_id: str) -> Document | None:
         return await self.collection.find_one({"_id": aggregate_id})
@@ -63,20 +80,39 @@ class AggregateStore:
     def has_seen(document: Document | None, event_id: str | None) -> bool:
         return bool(document and event_id and event_id in document.get("seen_events", ()))
 
-    def _entries(self, events: Sequence[EventData], first_seq: int, at: datetime) -> list[Document]:
+    def _entries(self, aggregate_id: str, events: Sequence[EventData], first_seq: int) -> list[Document]:
+        at = datetime.now(UTC)
         entries = []
         for offset, data in enumerate(events):
             registered = type_of(data)
             event = new_event(data, source=self.source, time=at)
+            seq = first_seq + offset
             entries.append(
                 {
-                    "seq": first_seq + offset,
+                    "_id": _entry_id(aggregate_id, seq),
+                    "aggregate_id": aggregate_id,
+                    "seq": seq,
                     "topic": self.topic_prefix + registered.topic,
                     "key": str(getattr(data, registered.key_field)),
                     "event": event.model_dump(mode="json"),
+                    "created_at": at,
                 }
             )
         return entries
+
+    async def _stage(self, entries: list[Document], *, new_aggregate: bool) -> bool:
+        """Store not-yet-committed entries; they replace leftovers of a write that never landed."""
+        for entry in entries:
+            if not new_aggregate:
+                await self.outbox.replace_one({"_id": entry["_id"]}, entry, upsert=True)
+                continue
+            try:
+                await self.outbox.insert_one(entry)
+            except DuplicateKeyError:
+                if await self.get(entry["aggregate_id"]) is not None:
+                    return False  # somebody created it first: their entries stand
+                await self.outbox.replace_one({"_id": entry["_id"]}, entry)
+        return True
 
     async def create(
         self,
@@ -87,14 +123,13 @@ class AggregateStore:
         caused_by: str | None = None,
     ) -> bool:
         """Insert a new aggregate at version 1; False if it already exists."""
+        if not await self._stage(self._entries(aggregate_id, events, 1), new_aggregate=True):
+            return False
         document = {
             **state,
             "_id": aggregate_id,
             "version": 1,
-            "outbox": self._entries(events, 1, datetime.now(UTC)),
             "outbox_seq": len(events),
-            "outbox_sent": 0,
-            "outbox_pending": bool(events),
             "seen_events": [caused_by] if caused_by else [],
         }
         try:
@@ -114,9 +149,8 @@ class AggregateStore:
         unset: Sequence[str] = (),
     ) -> bool:
         """Apply ``changes`` if nobody wrote since ``current`` was read; False on a conflict."""
-        sent = current.get("outbox_sent", 0)
-        kept = [entry for entry in current.get("outbox", []) if entry["seq"] > sent]
         first_seq = current.get("outbox_seq", 0) + 1
+        await self._stage(self._entries(current["_id"], events, first_seq), new_aggregate=False)
         seen = list(current.get("seen_events", []))
         if caused_by:
             seen = [*seen, caused_by][-SEEN_EVENTS_KEPT:]
@@ -124,9 +158,7 @@ class AggregateStore:
             "$set": {
                 **changes,
                 "version": current["version"] + 1,
-                "outbox": kept + self._entries(events, first_seq, datetime.now(UTC)),
                 "outbox_seq": first_seq + len(events) - 1,
-                "outbox_pending": bool(kept or events),
                 "seen_events": seen,
             }
         }
@@ -146,7 +178,7 @@ class AggregateStore:
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of the given collections, in order per aggregate."""
+    """Publishes committed outbox entries of the given aggregate collections, in order."""
 
     def __init__(
         self,
@@ -154,7 +186,7 @@ class OutboxRelay:
         collections: Sequence[AsyncCollection[Document]],
         *,
         poll_interval_s: float = 0.5,
-        batch_size: int = 500,
+        batch_size: int = 1000,
     ) -> None:
         self.broker = broker
         self.collections = list(collections)
@@ -164,32 +196,30 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def drain_once(self) -> int:
-        """Publish what is pending now; returns the number of events published."""
+        """Publish what is committed now; returns the number of events published."""
         published = 0
         for collection in self.collections:
-            cursor = collection.find(
-                {"outbox_pending": True},
-                {"outbox": 1, "outbox_sent": 1, "version": 1},
-                limit=self.batch_size,
-            )
-            documents = await cursor.to_list()
-            if not documents:
+            outbox = outbox_of(collection)
+            entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
+            if not entries:
                 continue
-            futures = []
-            marks = []
-            for document in documents:
-                sent = document.get("outbox_sent", 0)
-                pending = sorted(
-                    (e for e in document.get("outbox", []) if e["seq"] > sent),
-                    key=lambda e: e["seq"],
-                )
-                for entry in pending:
-                    futures.append(await self._send(entry))
-                marks.append((document, max((e["seq"] for e in pending), default=sent)))
+            aggregate_ids = list({entry["aggregate_id"] for entry in entries})
+            committed = {
+                document["_id"]: document.get("outbox_seq", 0)
+                async for document in collection.find({"_id": {"$in": aggregate_ids}}, {"outbox_seq": 1})
+            }
+            ready, orphans = [], []
+            for entry in entries:
+                if entry["seq"] <= committed.get(entry["aggregate_id"], 0):
+                    ready.append(entry)
+                elif _as_utc(entry["created_at"]) < datetime.now(UTC) - ORPHAN_AFTER:
+                    orphans.append(entry["_id"])
+            futures = [await self._send(entry) for entry in ready]
             await asyncio.gather(*futures)
-            published += len(futures)
-            for document, last_seq in marks:
-                await self._mark_sent(collection, document, last_seq)
+            done = [entry["_id"] for entry in ready] + orphans
+            if done:
+                await outbox.delete_many({"_id": {"$in": done}})
+            published += len(ready)
         return published
 
     async def _send(self, entry: Document) -> "asyncio.Future[Any]":
@@ -201,21 +231,6 @@ class OutboxRelay:
         )
         EVENTS_PUBLISHED.labels(entry["topic"], event.type).inc()
         return future
-
-    @staticmethod
-    async def _mark_sent(
-        collection: AsyncCollection[Document], document: Document, last_seq: int
-    ) -> None:
-        done = await collection.update_one(
-            {"_id": document["_id"], "version": document["version"]},
-            {"$set": {"outbox_pending": False, "outbox_sent": last_seq}},
-        )
-        if done.matched_count == 0:
-            # Written since we read it: record progress, leave it pending for the next pass.
-            await collection.update_one(
-                {"_id": document["_id"], "outbox_sent": {"$lt": last_seq}},
-                {"$set": {"outbox_sent": last_seq}},
-            )
 
     async def run(self) -> None:
         while True:
@@ -244,6 +259,10 @@ class OutboxRelay:
             await self._task
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.drain_once(), 10)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def upsert_if_newer(

@@ -1,7 +1,7 @@
 """Shared building blocks of the event data models."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -13,6 +13,9 @@ class EventData(BaseModel):
     """Base of every event's ``data``: tolerant reader, ignores unknown fields."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    #: Partial updates put only the fields that were set on the wire (absent = unchanged).
+    partial: ClassVar[bool] = False
 
 
 _TIMEZONES = frozenset(available_timezones())

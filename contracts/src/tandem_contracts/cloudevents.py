@@ -76,7 +76,7 @@ def new_event(
         type=registered.name,
         time=time or datetime.now(UTC),
         subject=subject if subject is not None else str(getattr(data, registered.key_field)),
-        data=data.model_dump(mode="json", exclude_none=False),
+        data=data.model_dump(mode="json", exclude_unset=data.partial),
     )
 
 

@@ -38,6 +38,8 @@ class EmployeeUpdated(EventData):
     Absent fields are unchanged; read ``model_fields_set`` to know which were sent.
     """
 
+    partial = True
+
     employee_id: EmployeeId
     email: Email | None = None
     display_name: DisplayName | None = None

@@ -10,7 +10,7 @@ from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.config import Settings
-from tandem_profiles.entrypoints import http
+from tandem_profiles.entrypoints import http, scim
 from tandem_profiles.entrypoints.hr_events import on_hr_event
 from tandem_profiles.service_layer.profiles import erase_due_profiles
 
@@ -54,6 +54,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     runtime.subscribe(topics.HR_EMPLOYEES, on_event)
     runtime.run_in_background(erasure_job, "erasure")
-    app = runtime.http_app([http.router], title="Tandem profiles")
+    app = runtime.http_app([http.router, scim.router], title="Tandem profiles")
     return app
 

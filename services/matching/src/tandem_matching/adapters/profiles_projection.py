@@ -1,23 +1,72 @@
-"""The matching service's projection of ``tandem.profiles``."""
+"""The matching service's projection of ``tandem.profiles``.
+
+Every stored snapshot carries ``seq``, drawn from a counter, so in-memory readers (the mentor
+pool) can fetch only what changed since they last looked. ``seq`` is bookkeeping: a replay
+gives other numbers but the same snapshots.
+"""
 
 from typing import Any
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
-from tandem_chassis import upsert_if_newer
 from tandem_contracts import ProfileSnapshot
 
-__all__ = ["ProfileProjection"]
+__all__ = ["ProfileProjection", "SEQ_FIELD"]
+
+Document = dict[str, Any]
+SEQ_FIELD = "seq"
+_COUNTER_ID = "profiles"
+
+
+def _fields_of(snapshot: ProfileSnapshot) -> Document:
+    """Every snapshot field, so a newer snapshot replaces the older one entirely; an erased
+    profile keeps its id, version and status and nothing personal."""
+    if snapshot.status == "erased":
+        snapshot = ProfileSnapshot(
+            employee_id=snapshot.employee_id, version=snapshot.version, status="erased"
+        )
+    return snapshot.model_dump(mode="json", exclude={"version"})
 
 
 class ProfileProjection:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], counters: AsyncCollection[Document]
+    ) -> None:
         self.collection = collection
+        self.counters = counters
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index([(SEQ_FIELD, ASCENDING)])
+
+    async def _next_seq(self) -> int:
+        counter = await self.counters.find_one_and_update(
+            {"_id": _COUNTER_ID},
+            {"$inc": {"value": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert counter is not None
+        return int(counter["value"])
 
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
-        """Store ``snapshot`` unless a newer version is already stored."""
-        fields = snapshot.model_dump(mode="json", exclude={"version"})
-        return await upsert_if_newer(self.collection, snapshot.employee_id, snapshot.version, fields)
+        """Store ``snapshot`` unless an equal or newer version is stored; True if stored."""
+        fields = _fields_of(snapshot) | {SEQ_FIELD: await self._next_seq()}
+        try:
+            result = await self.collection.update_one(
+                {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
+                {"$set": {**fields, "version": snapshot.version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # an equal or newer version is stored: stale or repeated
+        return result.upserted_id is not None or result.modified_count > 0
 
-    async def get(self, employee_id: str) -> dict[str, Any] | None:
+    async def get(self, employee_id: str) -> Document | None:
         return await self.collection.find_one({"_id": employee_id})
+
+    async def changed_since(self, seq: int) -> list[Document]:
+        """Snapshots written after ``seq`` (all of them for 0), in write order."""
+        cursor = self.collection.find({SEQ_FIELD: {"$gt": seq}}).sort(SEQ_FIELD, ASCENDING)
+        return await cursor.to_list()

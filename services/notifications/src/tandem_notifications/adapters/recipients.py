@@ -1,23 +1,69 @@
-"""Recipients: the notifications service's projection of ``tandem.profiles``."""
+"""Recipients: the notifications service's projection of ``tandem.profiles``.
 
+Only what notifying needs is kept: email, display name, status and notification preferences
+(from the profile, or as the employee last set them here: ``preferences_override``).
+"""
+
+from collections.abc import Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from tandem_chassis import upsert_if_newer
 from tandem_contracts import ProfileSnapshot
+from tandem_notifications.domain.preferences import Preferences
 
 __all__ = ["RecipientProjection"]
 
+Document = dict[str, Any]
+
 
 class RecipientProjection:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
-        """Store ``snapshot`` unless a newer version is already stored."""
-        fields = snapshot.model_dump(mode="json", exclude={"version"})
-        return await upsert_if_newer(self.collection, snapshot.employee_id, snapshot.version, fields)
+        """Store ``snapshot`` unless a newer version is already stored; erasure keeps no personal data."""
+        erased = snapshot.status == "erased"
+        fields: Document = {
+            "employee_id": snapshot.employee_id,
+            "status": snapshot.status,
+            "email": None if erased else snapshot.email,
+            "display_name": None if erased else snapshot.display_name,
+            "notification_preferences": (
+                None if erased else snapshot.notification_preferences.model_dump(mode="json")
+            ),
+        }
+        stored = await upsert_if_newer(self.collection, snapshot.employee_id, snapshot.version, fields)
+        if erased:
+            await self.collection.update_one(
+                {"_id": snapshot.employee_id, "preferences_override": {"$exists": True}},
+                {"$unset": {"preferences_override": ""}},
+            )
+        return stored
 
-    async def get(self, employee_id: str) -> dict[str, Any] | None:
+    async def get(self, employee_id: str) -> Document | None:
         return await self.collection.find_one({"_id": employee_id})
+
+    async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Document]:
+        wanted = list(dict.fromkeys(employee_ids))
+        if len(wanted) == 1:
+            found = await self.get(wanted[0])
+            return {wanted[0]: found} if found else {}
+        documents = await self.collection.find({"_id": {"$in": wanted}}).to_list()
+        return {document["_id"]: document for document in documents}
+
+    @staticmethod
+    def preferences_of(recipient: Document) -> Preferences:
+        override = recipient.get("preferences_override")
+        return Preferences.from_document(
+            override if override is not None else recipient.get("notification_preferences")
+        )
+
+    async def set_preferences(self, employee_id: str, preferences: Preferences) -> bool:
+        """Store the employee's own choice; False if the employee is unknown or erased."""
+        result = await self.collection.update_one(
+            {"_id": employee_id, "status": {"$ne": "erased"}},
+            {"$set": {"preferences_override": preferences.as_document()}},
+        )
+        return result.matched_count == 1

@@ -1,5 +1,6 @@
 """Profiles in MongoDB: one document per employee, with its own outbox."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,6 +73,7 @@ class ProfileRepository:
         await collection.create_index([("roles", ASCENDING)])
         await collection.create_index([("skill_names", ASCENDING)])
         await collection.create_index([("erase_due_at", ASCENDING)])
+        await collection.create_index([("hr.email", ASCENDING)])
 
     async def load(self, employee_id: str) -> tuple[Profile | None, Document | None]:
         document = await self.store.get(employee_id)
@@ -116,3 +118,32 @@ class ProfileRepository:
             {"status": "inactive", "erase_due_at": {"$lte": now}}, {"_id": 1}
         ).limit(limit)
         return [document["_id"] async for document in cursor]
+
+    async def find_by_email(self, email: str, *, limit: int = 50) -> list[Profile]:
+        """Known profiles with this email, compared case-insensitively (SCIM ``userName``)."""
+        exactly = {"$regex": f"^{_literal_pattern(email)}$", "$options": "i"}
+        query = {"known": True, "hr.email": exactly}
+        cursor = self.store.collection.find(query).sort("_id", ASCENDING).limit(limit)
+        return [_from_document(document) async for document in cursor]
+
+    async def page(
+        self, *, skip: int, limit: int, hiding_left_by: str | None = None
+    ) -> tuple[int, list[Profile]]:
+        """Known, unerased profiles in employee-id order, and how many there are in all.
+
+        ``hiding_left_by``: leave out inactive profiles whose leaving event id starts with it.
+        """
+        query: Document = {"known": True, "status": {"$ne": "erased"}}
+        if hiding_left_by:
+            hidden = {"$regex": f"^{_literal_pattern(hiding_left_by)}"}
+            query["$nor"] = [{"status": "inactive", "left.1": hidden}]
+        total = await self.store.collection.count_documents(query)
+        if limit <= 0:
+            return total, []
+        cursor = self.store.collection.find(query).sort("_id", ASCENDING).skip(skip).limit(limit)
+        return total, [_from_document(document) async for document in cursor]
+
+
+def _literal_pattern(text: str) -> str:
+    """``text`` as a regular expression both MongoDB (PCRE) and FerretDB (Go RE2) read literally."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", text)

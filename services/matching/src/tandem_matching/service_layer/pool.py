@@ -1,0 +1,169 @@
+"""The mentor pool in memory: people from the projection, a cached `MentorIndex`, seat loads.
+
+Suggestions never read Mongo to score: the index is built from the projection once, and
+rebuilt (off the event loop) only when a change touches a mentor or a reporting line. Changes
+are found by the projection's ``seq`` counter, polled when this process wrote to the
+projection (``mark_dirty``) or every ``refresh_interval_s`` (other replicas' writes).
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tandem_matching.adapters.mentor_load import MentorLoadRepository
+from tandem_matching.adapters.profiles_projection import SEQ_FIELD, ProfileProjection
+from tandem_matching.domain.index import MentorIndex
+from tandem_matching.domain.model import Person, Skill
+
+__all__ = ["MentorPool", "PoolView", "person_of"]
+
+Document = dict[str, Any]
+# Re-read this many counter values behind the newest seen: another replica may commit a lower
+# seq after a higher one became visible.
+_SEQ_OVERLAP = 64
+_LOAD_RELOAD_FACTOR = 5
+
+
+def _skills(values: Any) -> tuple[Skill, ...]:
+    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
+
+
+def person_of(document: Document) -> Person | None:
+    """The projection's snapshot as the domain sees it; None for an erased profile."""
+    if document.get("status") == "erased":
+        return None
+    preferences = document.get("preferences") or {}
+    return Person(
+        employee_id=document["_id"],
+        active=document.get("status") == "active",
+        roles=frozenset(document.get("roles") or ()),
+        department=document.get("department"),
+        level=document.get("level"),
+        manager_id=document.get("manager_id"),
+        location=document.get("location"),
+        timezone=document.get("timezone"),
+        languages=tuple(document.get("languages") or ()),
+        skills=_skills(document.get("skills")),
+        goals=_skills(document.get("goals")),
+        interests=tuple(str(i).strip().lower() for i in document.get("interests") or ()),
+        mentor_capacity=int(document.get("mentor_capacity") or 0),
+        department_preference=preferences.get("department", "any"),
+    )
+
+
+def _indexed(person: Person | None) -> bool:
+    return person is not None and person.active and "mentor" in person.roles
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """The index with current free capacities, and pending proposals per mentor position."""
+
+    index: MentorIndex
+    demand: NDArray[np.int64]
+
+
+class MentorPool:
+    def __init__(
+        self,
+        *,
+        projection: ProfileProjection,
+        loads: MentorLoadRepository,
+        refresh_interval_s: float,
+    ) -> None:
+        self.projection = projection
+        self.loads = loads
+        self.refresh_interval_s = refresh_interval_s
+        self.people: dict[str, Person] = {}
+        self.managers: dict[str, str | None] = {}
+        self._seq = 0
+        self._dirty = True
+        self._polled_at = float("-inf")
+        self._loads_at = float("-inf")
+        self._load: dict[str, tuple[int, int]] = {}
+        self._lock = asyncio.Lock()
+        self._index = MentorIndex([])
+        self._index_stale = True
+        self._capacity = np.zeros(0, dtype=np.int64)
+        self._active = np.zeros(0, dtype=np.int64)
+        self._pending = np.zeros(0, dtype=np.int64)
+
+    def mark_dirty(self) -> None:
+        """This process changed the projection: the next reader polls it at once."""
+        self._dirty = True
+
+    def person(self, employee_id: str) -> Person | None:
+        return self.people.get(employee_id)
+
+    def note_load(self, mentor_id: str, counts: tuple[int, int]) -> None:
+        """A load this process just wrote (the periodic reload catches other replicas')."""
+        self._load[mentor_id] = counts
+        pos = self._index.position.get(mentor_id)
+        if pos is not None and not self._index_stale:
+            self._active[pos], self._pending[pos] = counts
+
+    async def refresh(self) -> None:
+        now = time.monotonic()
+        if not self._dirty and now - self._polled_at < self.refresh_interval_s:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            if not self._dirty and now - self._polled_at < self.refresh_interval_s:
+                return
+            self._dirty = False
+            self._polled_at = now
+            changed = await self.projection.changed_since(max(0, self._seq - _SEQ_OVERLAP))
+            for document in changed:
+                self._apply(document)
+            if now - self._loads_at >= self.refresh_interval_s * _LOAD_RELOAD_FACTOR:
+                self._load = await self.loads.all()
+                self._loads_at = now
+                self._place_loads()
+            if self._index_stale:
+                await self._rebuild()
+
+    def _apply(self, document: Document) -> None:
+        self._seq = max(self._seq, int(document.get(SEQ_FIELD, 0)))
+        employee_id = document["_id"]
+        before = self.people.get(employee_id)
+        after = person_of(document)
+        if before == after:
+            return
+        if after is None:
+            self.people.pop(employee_id, None)
+            self.managers.pop(employee_id, None)
+        else:
+            self.people[employee_id] = after
+            self.managers[employee_id] = after.manager_id
+        line_changed = (before.manager_id if before else None) != (after.manager_id if after else None)
+        if _indexed(before) or _indexed(after) or line_changed:
+            self._index_stale = True
+
+    async def _rebuild(self) -> None:
+        mentors = sorted((p for p in self.people.values() if _indexed(p)), key=lambda p: p.employee_id)
+        managers = dict(self.managers)
+        self._index = await asyncio.to_thread(MentorIndex, mentors, managers=managers)
+        self._capacity = np.array([p.mentor_capacity for p in mentors], dtype=np.int64)
+        self._index_stale = False
+        self._place_loads()
+
+    def _place_loads(self) -> None:
+        n = self._index.size
+        self._active = np.zeros(n, dtype=np.int64)
+        self._pending = np.zeros(n, dtype=np.int64)
+        for mentor_id, (active, pending) in self._load.items():
+            pos = self._index.position.get(mentor_id)
+            if pos is not None:
+                self._active[pos], self._pending[pos] = active, pending
+
+    async def view(self) -> PoolView:
+        """The current index, its free capacities set from the known loads."""
+        await self.refresh()
+        index = self._index
+        # The index is built once from capacities; seats taken since are applied here.
+        index.free_capacity = np.maximum(self._capacity - self._active, 0)
+        return PoolView(index=index, demand=self._pending.copy())

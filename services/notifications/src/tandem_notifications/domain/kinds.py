@@ -1,0 +1,121 @@
+"""Which notifications an event produces, for whom: pure, no I/O."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tandem_contracts import (
+    EventData,
+    MentorshipSnapshot,
+    ProfileRegistered,
+    RoundCompleted,
+)
+
+__all__ = [
+    "CHECKIN_REMINDER",
+    "CHECKIN_EVENT_TYPE",
+    "KINDS",
+    "Intent",
+    "checkin_intents",
+    "intents_for",
+]
+
+WELCOME: Final = "welcome"
+COMPLETE_PROFILE: Final = "complete_profile"
+MENTORSHIP_REQUESTED: Final = "mentorship_requested"
+MENTORSHIP_PROPOSED: Final = "mentorship_proposed"
+MENTORSHIP_ACCEPTED: Final = "mentorship_accepted"
+MENTORSHIP_DECLINED: Final = "mentorship_declined"
+MENTORSHIP_EXPIRED: Final = "mentorship_expired"
+MENTORSHIP_ENDED: Final = "mentorship_ended"
+ROUND_COMPLETED: Final = "round_completed"
+CHECKIN_REMINDER: Final = "checkin_reminder"
+CHECKIN_EVENT_TYPE: Final = "notifications.checkin_due"
+
+KINDS: Final = frozenset(
+    {
+        WELCOME,
+        COMPLETE_PROFILE,
+        MENTORSHIP_REQUESTED,
+        MENTORSHIP_PROPOSED,
+        MENTORSHIP_ACCEPTED,
+        MENTORSHIP_DECLINED,
+        MENTORSHIP_EXPIRED,
+        MENTORSHIP_ENDED,
+        ROUND_COMPLETED,
+        CHECKIN_REMINDER,
+    }
+)
+
+_OUTCOMES: Final = {
+    "mentorship.accepted": MENTORSHIP_ACCEPTED,
+    "mentorship.declined": MENTORSHIP_DECLINED,
+    "mentorship.expired": MENTORSHIP_EXPIRED,
+    "mentorship.ended": MENTORSHIP_ENDED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One notification of ``kind`` for ``recipient_id``; ``counterpart_id`` is named in it."""
+
+    kind: str
+    recipient_id: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    counterpart_id: str | None = None
+
+
+def intents_for(event_type: str, data: EventData) -> list[Intent]:
+    """The notifications ``data`` (of ``event_type``) causes, before preferences apply."""
+    if event_type == "profile.registered" and isinstance(data, ProfileRegistered):
+        return _registered(data)
+    if event_type == "mentorship.proposed" and isinstance(data, MentorshipSnapshot):
+        if data.origin == "request":
+            return [_to(MENTORSHIP_REQUESTED, data, "mentor")]
+        return [_to(MENTORSHIP_PROPOSED, data, "mentor"), _to(MENTORSHIP_PROPOSED, data, "mentee")]
+    if event_type in _OUTCOMES and isinstance(data, MentorshipSnapshot):
+        kind = _OUTCOMES[event_type]
+        return [_to(kind, data, "mentor"), _to(kind, data, "mentee")]
+    if event_type == "program.round_completed" and isinstance(data, RoundCompleted):
+        context = data.model_dump(mode="json")
+        return [Intent(ROUND_COMPLETED, admin, context) for admin in dict.fromkeys(data.admin_ids)]
+    return []
+
+
+def checkin_intents(mentorship: Mapping[str, Any], number: int) -> list[Intent]:
+    """The ``number``-th check-in reminder of an active mentorship, to both of them."""
+    base = {"mentorship_id": mentorship["_id"], "number": number}
+    mentor, mentee = mentorship["mentor_id"], mentorship["mentee_id"]
+    return [
+        Intent(CHECKIN_REMINDER, mentor, base | {"role": "mentor"}, counterpart_id=mentee),
+        Intent(CHECKIN_REMINDER, mentee, base | {"role": "mentee"}, counterpart_id=mentor),
+    ]
+
+
+def _registered(profile: ProfileRegistered) -> list[Intent]:
+    intents = [Intent(WELCOME, profile.employee_id, {})]
+    missing = _missing_mentoring_fields(profile)
+    if missing:
+        intents.append(Intent(COMPLETE_PROFILE, profile.employee_id, {"missing": missing}))
+    return intents
+
+
+def _missing_mentoring_fields(profile: ProfileRegistered) -> list[str]:
+    missing = []
+    if not profile.roles:
+        missing.append("whether you want to mentor, be mentored, or both")
+    if "mentor" in profile.roles and not profile.skills:
+        missing.append("the skills you can share")
+    if "mentee" in profile.roles and not profile.goals:
+        missing.append("your learning goals")
+    if not profile.interests:
+        missing.append("your interests")
+    return missing
+
+
+def _to(kind: str, data: MentorshipSnapshot, role: str) -> Intent:
+    recipient, counterpart = (
+        (data.mentor_id, data.mentee_id) if role == "mentor" else (data.mentee_id, data.mentor_id)
+    )
+    context = data.model_dump(mode="json") | {"role": role}
+    return Intent(kind, recipient, context, counterpart_id=counterpart)
