@@ -47,7 +47,7 @@ from tandem_contracts import (
     topics,
 )
 
-__all__ = ["DLQ_HEADERS", "Delivery", "EventHandler", "PermanentError", "subscribe"]
+__all__ = ["DLQ_HEADERS", "BatchHandler", "BatchItem", "Delivery", "EventHandler", "PermanentError", "subscribe"]
 
 log = get_logger(__name__)
 
@@ -112,6 +112,103 @@ async def dead_letter(
     )
 
 
+BatchItem = tuple[CloudEvent, EventData, Delivery]
+BatchHandler = Callable[[list[BatchItem]], Awaitable[None]]
+
+
+class _Consumer:
+    """The reliability rules for one subscription, shared by the single and batch paths."""
+
+    def __init__(
+        self, broker: KafkaBroker, *, group_id: str, handler: EventHandler, settings: ServiceSettings
+    ) -> None:
+        self.broker = broker
+        self.group_id = group_id
+        self.handler = handler
+        self.settings = settings
+
+    def _retrying(self, topic: str) -> AsyncRetrying:
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.settings.consumer_max_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self.settings.consumer_backoff_initial_s,
+                max=self.settings.consumer_backoff_max_s,
+                jitter=self.settings.consumer_backoff_initial_s,
+            ),
+            retry=retry_if_not_exception_type(PERMANENT_ERRORS),
+            before_sleep=lambda state: HANDLER_RETRIES.labels(topic).inc(),
+            reraise=False,
+        )
+
+    async def decode(self, record: ConsumerRecord) -> BatchItem | None:
+        """The record's event, or ``None`` once it is dead-lettered."""
+        delivery = Delivery(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode("utf-8", "replace") if record.key else None,
+            group_id=self.group_id,
+        )
+        try:
+            event = decode(record.value, record.headers)
+            data = parse_data(event, topic=_contract_topic(record.topic, self.settings))
+        except PERMANENT_ERRORS as error:
+            await dead_letter(self.broker, record, group_id=self.group_id, error=error)
+            return None
+        return event, data, delivery
+
+    async def _run(self, topic: str, call: Callable[[], Awaitable[None]]) -> BaseException | None:
+        """Run ``call`` with retries; the error that outlived them, if any."""
+        try:
+            async for attempt in self._retrying(topic):
+                with attempt:
+                    await call()
+        except PERMANENT_ERRORS as error:
+            return error
+        except RetryError as exhausted:
+            error = exhausted.last_attempt.exception() or exhausted
+            if isinstance(error, INFRASTRUCTURE_ERRORS):
+                log.warning("handler failed on infrastructure; redelivering", topic=topic, error=str(error)[:300])
+                raise error from None
+            return error
+        return None
+
+    async def handle(self, record: ConsumerRecord, item: BatchItem) -> None:
+        event, data, delivery = item
+        started = time.perf_counter()
+        error = await self._run(record.topic, lambda: self.handler(event, data, delivery))
+        if error is not None:
+            await dead_letter(self.broker, record, group_id=self.group_id, error=error)
+            return
+        HANDLER_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
+        EVENTS_CONSUMED.labels(record.topic, event.type).inc()
+
+    async def on_message(self, body: bytes, message: KafkaMessage) -> None:
+        record: ConsumerRecord = message.raw_message
+        item = await self.decode(record)
+        if item is not None:
+            await self.handle(record, item)
+
+    async def on_batch(self, body: list[bytes], message: KafkaMessage, batch: BatchHandler) -> None:
+        records: tuple[ConsumerRecord, ...] = message.raw_message
+        decoded = [(record, await self.decode(record)) for record in records]
+        valid = [(record, item) for record, item in decoded if item is not None]
+        if not valid:
+            return
+        topic = valid[0][0].topic
+        started = time.perf_counter()
+        error = await self._run(topic, lambda: batch([item for _, item in valid]))
+        if error is None:
+            HANDLER_SECONDS.labels(topic).observe(time.perf_counter() - started)
+            for _, (event, _, _) in valid:
+                EVENTS_CONSUMED.labels(topic, event.type).inc()
+            return
+        # One bad event must not sink the batch: handle them one by one to find it.
+        log.warning("batch failed; handling its events one by one", topic=topic, error=str(error)[:300])
+        for record, item in valid:
+            await self.handle(record, item)
+
+
 def subscribe(
     broker: KafkaBroker,
     *,
@@ -119,61 +216,32 @@ def subscribe(
     group_id: str,
     handler: EventHandler,
     settings: ServiceSettings,
+    batch_handler: BatchHandler | None = None,
+    max_records: int = 500,
 ) -> None:
-    """Register ``handler`` for ``topic`` in consumer group ``group_id`` with the rules above."""
+    """Register ``handler`` for ``topic`` in consumer group ``group_id`` with the rules above.
 
-    async def on_message(body: bytes, message: KafkaMessage) -> None:
-        record: ConsumerRecord = message.raw_message
-        delivery = Delivery(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key.decode("utf-8", "replace") if record.key else None,
-            group_id=group_id,
-        )
-        try:
-            event = decode(record.value, record.headers)
-            data = parse_data(event, topic=_contract_topic(record.topic, settings))
-        except PERMANENT_ERRORS as error:
-            await dead_letter(broker, record, group_id=group_id, error=error)
-            return
-        started = time.perf_counter()
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(settings.consumer_max_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=settings.consumer_backoff_initial_s,
-                max=settings.consumer_backoff_max_s,
-                jitter=settings.consumer_backoff_initial_s,
-            ),
-            retry=retry_if_not_exception_type(PERMANENT_ERRORS),
-            before_sleep=lambda state: HANDLER_RETRIES.labels(record.topic).inc(),
-            reraise=False,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await handler(event, data, delivery)
-        except PERMANENT_ERRORS as error:
-            await dead_letter(broker, record, group_id=group_id, error=error)
-            return
-        except RetryError as exhausted:
-            error = exhausted.last_attempt.exception() or exhausted
-            if isinstance(error, INFRASTRUCTURE_ERRORS):
-                log.warning("handler failed on infrastructure; redelivering", topic=record.topic, offset=record.offset, error=str(error)[:300])
-                raise error from None
-            await dead_letter(broker, record, group_id=group_id, error=error)
-            return
-        HANDLER_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
-        EVENTS_CONSUMED.labels(record.topic, event.type).inc()
+    With ``batch_handler``, records are taken in batches of up to ``max_records`` and handed
+    over together (decoded and validated; bad ones are already dead-lettered); a batch that
+    fails for good is handled again event by event with ``handler``, so one poison event
+    goes to the dead-letter topic and the rest are processed.
+    """
+    consumer = _Consumer(broker, group_id=group_id, handler=handler, settings=settings)
+    options = {
+        "group_id": group_id,
+        "decoder": _raw_body,
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "auto_offset_reset": "earliest",
+        "max_poll_interval_ms": 600_000,
+    }
+    if batch_handler is None:
+        broker.subscriber(topic, **options)(consumer.on_message)
+        return
 
-    broker.subscriber(
-        topic,
-        group_id=group_id,
-        decoder=_raw_body,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
-        max_poll_interval_ms=600_000,
-    )(on_message)
+    async def on_batch(body: list[bytes], message: KafkaMessage) -> None:
+        await consumer.on_batch(body, message, batch_handler)
+
+    broker.subscriber(topic, batch=True, max_records=max_records, batch_timeout_ms=100, **options)(on_batch)
 
 
 async def _raw_body(message: StreamMessage[ConsumerRecord]) -> bytes:

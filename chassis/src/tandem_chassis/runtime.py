@@ -18,7 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tandem_chassis.auth import JwtVerifier
-from tandem_chassis.consumer import EventHandler, subscribe
+from tandem_chassis.consumer import BatchHandler, EventHandler, subscribe
 from tandem_chassis.health import ReadinessCheck, health_router
 from tandem_chassis.kafka import build_broker, ensure_topics
 from tandem_chassis.logging import configure_logging, get_logger
@@ -72,13 +72,21 @@ class ServiceRuntime:
         """Relay the outbox entries written into these collections."""
         self._outbox_collections.extend(collections)
 
-    def subscribe(self, topic: str, handler: EventHandler, *, group: str | None = None) -> None:
+    def subscribe(
+        self,
+        topic: str,
+        handler: EventHandler,
+        *,
+        group: str | None = None,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         subscribe(
             self.broker,
             topic=self.settings.topic(topic),
             group_id=self.settings.group(group or f"tandem-{self.settings.service_name}"),
             handler=handler,
             settings=self.settings,
+            batch_handler=batch_handler,
         )
 
     async def start(self) -> None:

@@ -11,7 +11,8 @@ from tandem_contracts import CloudEvent, EventData, topics
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.config import Settings
 from tandem_profiles.entrypoints import http, scim
-from tandem_profiles.entrypoints.hr_events import on_hr_event
+from tandem_chassis.consumer import BatchItem
+from tandem_profiles.entrypoints.hr_events import on_hr_batch, on_hr_event
 from tandem_profiles.service_layer.profiles import erase_due_profiles
 
 __all__ = ["build_app"]
@@ -39,6 +40,10 @@ def build_app(settings: Settings) -> FastAPI:
         await on_hr_event(event, data, delivery, repository=app.state.profiles)  # type: ignore[union-attr]
         runtime.wake_relay()
 
+    async def on_batch(items: list[BatchItem]) -> None:
+        await on_hr_batch(items, repository=app.state.profiles)  # type: ignore[union-attr]
+        runtime.wake_relay()
+
     async def erasure_job(rt: ServiceRuntime) -> None:
         """Erase leavers past their retention period, now and then every interval."""
         while True:
@@ -52,7 +57,7 @@ def build_app(settings: Settings) -> FastAPI:
                     rt.wake_relay()
             await asyncio.sleep(settings.erasure_interval_s)
 
-    runtime.subscribe(topics.HR_EMPLOYEES, on_event)
+    runtime.subscribe(topics.HR_EMPLOYEES, on_event, batch_handler=on_batch)
     runtime.run_in_background(erasure_job, "erasure")
     app = runtime.http_app([http.router, scim.router], title="Tandem profiles")
     return app

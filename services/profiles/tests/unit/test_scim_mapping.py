@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
 from tandem_profiles.domain.profile import apply_hr_event
 from tandem_profiles.domain.scim import (
@@ -26,7 +25,11 @@ FULL_USER = {
     "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
     "externalId": "701984",
     "userName": "bjensen@example.com",
-    "name": {"formatted": "Ms. Barbara J Jensen, III", "familyName": "Jensen", "givenName": "Barbara"},
+    "name": {
+        "formatted": "Ms. Barbara J Jensen, III",
+        "familyName": "Jensen",
+        "givenName": "Barbara",
+    },
     "displayName": "Babs Jensen",
     "nickName": "Babs",
     "title": "Tour Guide",
@@ -36,8 +39,15 @@ FULL_USER = {
     "active": True,
     "emails": [{"value": "bjensen@example.com", "type": "work", "primary": True}],
     "addresses": [
-        {"type": "work", "streetAddress": "100 Universal City Plaza", "locality": "Hollywood",
-         "region": "CA", "postalCode": "91608", "country": "USA", "primary": True},
+        {
+            "type": "work",
+            "streetAddress": "100 Universal City Plaza",
+            "locality": "Hollywood",
+            "region": "CA",
+            "postalCode": "91608",
+            "country": "USA",
+            "primary": True,
+        },
         {"type": "home", "locality": "Anytown"},
     ],
     ENTERPRISE_SCHEMA: {
@@ -61,7 +71,9 @@ def _profile_of(*events, start: int = 0):
 
 
 def _rendered(profile):
-    return user_resource(profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}")
+    return user_resource(
+        profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}"
+    )
 
 
 def test_the_full_rfc_user_maps_to_every_contract_field_it_carries():
@@ -81,9 +93,14 @@ def test_creating_a_user_is_an_employee_joined_with_the_external_id_as_employee_
     events = hr_events("701984", current=None, desired=normalise_user(FULL_USER))
     assert events == [
         EmployeeJoined(
-            employee_id="701984", email="bjensen@example.com", display_name="Babs Jensen",
-            job_title="Tour Guide", timezone="America/Los_Angeles", languages=["en"],
-            location="Hollywood", department="Tour Operations",
+            employee_id="701984",
+            email="bjensen@example.com",
+            display_name="Babs Jensen",
+            job_title="Tour Guide",
+            timezone="America/Los_Angeles",
+            languages=["en"],
+            location="Hollywood",
+            department="Tour Operations",
             manager_id="26118915-6090-4610-87e4-49d8ca9f808d",
         )
     ]
@@ -91,7 +108,11 @@ def test_creating_a_user_is_an_employee_joined_with_the_external_id_as_employee_
 
 def test_the_display_name_falls_back_to_the_formatted_name_then_the_name_parts_then_the_user_name():
     base = {"userName": "bjensen@example.com"}
-    formatted = {"formatted": "Ms. Barbara J Jensen III", "givenName": "Barbara", "familyName": "Jensen"}
+    formatted = {
+        "formatted": "Ms. Barbara J Jensen III",
+        "givenName": "Barbara",
+        "familyName": "Jensen",
+    }
     assert hr_values(base | {"name": formatted})["display_name"] == "Ms. Barbara J Jensen III"
     parts = {"givenName": "Barbara", "familyName": "Jensen"}
     assert hr_values(base | {"name": parts})["display_name"] == "Barbara Jensen"
@@ -100,8 +121,14 @@ def test_the_display_name_falls_back_to_the_formatted_name_then_the_name_parts_t
 
 def test_the_rfc_7644_create_example_is_refused_because_its_user_name_is_not_an_email():
     example = {  # RFC 7644 §3.3, verbatim
-        "schemas": [USER_SCHEMA], "userName": "bjensen", "externalId": "bjensen",
-        "name": {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara"},
+        "schemas": [USER_SCHEMA],
+        "userName": "bjensen",
+        "externalId": "bjensen",
+        "name": {
+            "formatted": "Ms. Barbara J Jensen III",
+            "familyName": "Jensen",
+            "givenName": "Barbara",
+        },
     }
     with pytest.raises(ScimError) as refused:
         hr_events("bjensen", current=None, desired=normalise_user(example))
@@ -110,21 +137,34 @@ def test_the_rfc_7644_create_example_is_refused_because_its_user_name_is_not_an_
 
 
 def test_attribute_names_are_case_insensitive_and_entra_style_manager_strings_are_accepted():
-    user = normalise_user({
-        "USERNAME": "a@example.com", "DisplayName": "A", "Title": "Dev",
-        ENTERPRISE_SCHEMA.upper(): {"Department": "R&D", "MANAGER": "m-1"},
-    })
+    user = normalise_user(
+        {
+            "USERNAME": "a@example.com",
+            "DisplayName": "A",
+            "Title": "Dev",
+            ENTERPRISE_SCHEMA.upper(): {"Department": "R&D", "MANAGER": "m-1"},
+        }
+    )
     values = hr_values(user)
     assert (values["email"], values["job_title"], values["department"], values["manager_id"]) == (
-        "a@example.com", "Dev", "R&D", "m-1",
+        "a@example.com",
+        "Dev",
+        "R&D",
+        "m-1",
     )
 
 
 def test_a_profile_renders_as_a_scim_user_that_maps_back_to_the_same_fields():
     joined = EmployeeJoined(
-        employee_id="701984", email="bjensen@example.com", display_name="Babs Jensen",
-        department="Tour Operations", job_title="Tour Guide", manager_id="m-1",
-        location="Hollywood", timezone="America/Los_Angeles", languages=["en"],
+        employee_id="701984",
+        email="bjensen@example.com",
+        display_name="Babs Jensen",
+        department="Tour Operations",
+        job_title="Tour Guide",
+        manager_id="m-1",
+        location="Hollywood",
+        timezone="America/Los_Angeles",
+        languages=["en"],
     )
     user = _rendered(_profile_of(joined))
     assert user["schemas"] == [USER_SCHEMA, ENTERPRISE_SCHEMA]
@@ -136,9 +176,14 @@ def test_a_profile_renders_as_a_scim_user_that_maps_back_to_the_same_fields():
 
 
 def test_a_patch_that_changes_nothing_mapped_sends_no_event():
-    profile = _profile_of(EmployeeJoined(
-        employee_id="e1", email="a@example.com", display_name="A", languages=["en", "de"],
-    ))
+    profile = _profile_of(
+        EmployeeJoined(
+            employee_id="e1",
+            email="a@example.com",
+            display_name="A",
+            languages=["en", "de"],
+        )
+    )
     current = _rendered(profile)
     patched = apply_patch(current, _patch({"op": "replace", "path": "nickName", "value": "Babs"}))
     assert hr_events("e1", current=current, desired=patched) == []
@@ -147,40 +192,75 @@ def test_a_patch_that_changes_nothing_mapped_sends_no_event():
 def test_rfc_add_without_path_adds_the_attributes_given():
     # RFC 7644 §3.5.2.1
     current = {"userName": "a@example.com", "emails": [{"value": "a@example.com", "type": "work"}]}
-    patched = apply_patch(current, _patch({
-        "op": "add",
-        "value": {"emails": [{"value": "babs@jensen.org", "type": "home"}], "nickname": "Babs"},
-    }))
+    patched = apply_patch(
+        current,
+        _patch(
+            {
+                "op": "add",
+                "value": {
+                    "emails": [{"value": "babs@jensen.org", "type": "home"}],
+                    "nickname": "Babs",
+                },
+            }
+        ),
+    )
     assert patched["emails"] == [
-        {"value": "a@example.com", "type": "work"}, {"value": "babs@jensen.org", "type": "home"},
+        {"value": "a@example.com", "type": "work"},
+        {"value": "babs@jensen.org", "type": "home"},
     ]
     assert patched["nickName"] == "Babs"
 
 
 def test_rfc_replace_with_a_value_filter_replaces_the_matching_sub_attribute():
     # RFC 7644 §3.5.2.3
-    current = {"userName": "a@example.com", "addresses": [{"type": "work", "locality": "Hollywood"}]}
-    patched = apply_patch(current, _patch({
-        "op": "replace", "path": 'addresses[type eq "work"].locality', "value": "Berlin",
-    }))
+    current = {
+        "userName": "a@example.com",
+        "addresses": [{"type": "work", "locality": "Hollywood"}],
+    }
+    patched = apply_patch(
+        current,
+        _patch(
+            {
+                "op": "replace",
+                "path": 'addresses[type eq "work"].locality',
+                "value": "Berlin",
+            }
+        ),
+    )
     assert hr_values(patched)["location"] == "Berlin"
     with pytest.raises(ScimError) as refused:
-        apply_patch(current, _patch({
-            "op": "replace", "path": 'addresses[type eq "home"].locality', "value": "Rome",
-        }))
+        apply_patch(
+            current,
+            _patch(
+                {
+                    "op": "replace",
+                    "path": 'addresses[type eq "home"].locality',
+                    "value": "Rome",
+                }
+            ),
+        )
     assert refused.value.scim_type == "noTarget"
 
 
 def test_rfc_remove_of_a_single_valued_attribute_unassigns_it():
     # RFC 7644 §3.5.2.2
-    profile = _profile_of(EmployeeJoined(
-        employee_id="e1", email="a@example.com", display_name="A", job_title="Dev", department="R&D",
-    ))
+    profile = _profile_of(
+        EmployeeJoined(
+            employee_id="e1",
+            email="a@example.com",
+            display_name="A",
+            job_title="Dev",
+            department="R&D",
+        )
+    )
     current = _rendered(profile)
-    patched = apply_patch(current, _patch(
-        {"op": "remove", "path": "title"},
-        {"op": "remove", "path": f"{ENTERPRISE_SCHEMA}:department"},
-    ))
+    patched = apply_patch(
+        current,
+        _patch(
+            {"op": "remove", "path": "title"},
+            {"op": "remove", "path": f"{ENTERPRISE_SCHEMA}:department"},
+        ),
+    )
     assert hr_events("e1", current=current, desired=patched) == [
         EmployeeUpdated(employee_id="e1", job_title=None, department=None)
     ]
@@ -189,11 +269,17 @@ def test_rfc_remove_of_a_single_valued_attribute_unassigns_it():
 def test_entra_id_style_operations_with_capitalised_ops_string_booleans_and_dotted_keys_work():
     profile = _profile_of(EmployeeJoined(employee_id="e1", email="a@example.com", display_name="A"))
     current = _rendered(profile)
-    patched = apply_patch(current, _patch(
-        {"op": "Replace", "value": {"displayName": "Alice", f"{ENTERPRISE_SCHEMA}:department": "Ops"}},
-        {"op": "Add", "path": f"{ENTERPRISE_SCHEMA}:manager", "value": "m-9"},
-        {"op": "Replace", "path": "active", "value": "False"},
-    ))
+    patched = apply_patch(
+        current,
+        _patch(
+            {
+                "op": "Replace",
+                "value": {"displayName": "Alice", f"{ENTERPRISE_SCHEMA}:department": "Ops"},
+            },
+            {"op": "Add", "path": f"{ENTERPRISE_SCHEMA}:manager", "value": "m-9"},
+            {"op": "Replace", "path": "active", "value": "False"},
+        ),
+    )
     assert hr_events("e1", current=current, desired=patched) == [
         EmployeeUpdated(employee_id="e1", display_name="Alice", department="Ops", manager_id="m-9"),
         EmployeeLeft(employee_id="e1"),
@@ -243,7 +329,9 @@ def test_a_patch_without_the_patch_op_schema_is_refused():
 
 def test_invalid_values_are_refused_naming_the_scim_attribute():
     with pytest.raises(ScimError) as refused:
-        hr_events("e1", current=None, desired={"userName": "a@example.com", "timezone": "Mars/Base"})
+        hr_events(
+            "e1", current=None, desired={"userName": "a@example.com", "timezone": "Mars/Base"}
+        )
     assert refused.value.scim_type == "invalidValue"
     assert "timezone" in refused.value.detail
 
@@ -263,7 +351,13 @@ def test_equality_filters_on_user_name_and_external_id_are_understood(text, expe
 
 @pytest.mark.parametrize(
     "text",
-    ['userName sw "J"', 'title eq "Tour Guide"', 'userName eq "a" and title eq "b"', "userName eq 5", "nonsense"],
+    [
+        'userName sw "J"',
+        'title eq "Tour Guide"',
+        'userName eq "a" and title eq "b"',
+        "userName eq 5",
+        "nonsense",
+    ],
 )
 def test_other_filters_are_refused_as_invalid_filter(text):
     with pytest.raises(ScimError) as refused:

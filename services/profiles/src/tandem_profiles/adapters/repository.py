@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import ASCENDING
 
 from tandem_chassis import AggregateStore
+from tandem_chassis.outbox import AggregateWrite
 from tandem_contracts import ProfileDeactivated, ProfileErased, ProfileRegistered, ProfileUpdated
 from tandem_contracts.base import EventData
 from tandem_profiles.domain.profile import Profile, ProfileChange
@@ -79,12 +80,37 @@ class ProfileRepository:
         document = await self.store.get(employee_id)
         return (_from_document(document) if document else None), document
 
+    async def load_many(self, employee_ids: list[str]) -> dict[str, tuple[Profile, Document]]:
+        documents = await self.store.get_many(employee_ids)
+        return {eid: (_from_document(doc), doc) for eid, doc in documents.items()}
+
+    @staticmethod
+    def event_of(change: ProfileChange) -> EventData | None:
+        """The ``tandem.profiles`` event a change publishes, if any."""
+        if change.event is None:
+            return None
+        return _EVENTS[change.event].model_validate(change.profile.snapshot())
+
+    async def save_many(
+        self, writes: list[tuple[Document | None, Profile, list[EventData], list[str]]]
+    ) -> list[bool]:
+        """Several profiles, each with the events its changes publish; per profile, whether it landed."""
+        return await self.store.write_many([
+            AggregateWrite(
+                aggregate_id=profile.employee_id,
+                current=document,
+                state=_to_document(profile, retention=self.retention),
+                events=events,
+                caused_by=caused_by,
+            )
+            for document, profile, events, caused_by in writes
+        ])
+
     async def save(self, document: Document | None, change: ProfileChange, *, caused_by: str | None) -> bool:
         """Write the changed profile and its event in one document write; False on a conflict."""
         state = _to_document(change.profile, retention=self.retention)
-        events = []
-        if change.event is not None:
-            events.append(_EVENTS[change.event].model_validate(change.profile.snapshot()))
+        event = self.event_of(change)
+        events = [event] if event is not None else []
         if document is None:
             return await self.store.create(change.profile.employee_id, state, events, caused_by=caused_by)
         return await self.store.update(document, state, events, caused_by=caused_by)

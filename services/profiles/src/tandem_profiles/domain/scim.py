@@ -12,7 +12,9 @@ exactly the same effect. Mapping decisions:
   primary, else work, else first address the location; the enterprise extension's
   ``department`` and ``manager.value`` the department and manager id.
 - ``active: false`` is ``hr.employee.left``; ``active: true`` on an inactive user is
-  ``hr.employee.joined`` (a re-hire). Only attributes whose mapped value changes are sent.
+  ``hr.employee.joined`` (a re-hire). A create sends every contract field (as a joined event
+  on the wire does); later writes send only the attributes whose mapped value changes, so
+  fields SCIM cannot carry (level, start date) survive a re-hire.
 - DELETE is ``hr.employee.left`` whose event id starts with ``DELETED_BY``: the profile is
   deactivated (erased later by the retention job), and SCIM treats it as gone (404, not listed)
   until it is created again.
@@ -27,6 +29,7 @@ from typing import Any, Final, TypeAlias
 
 from pydantic import ValidationError
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
+from tandem_contracts.hr import HR_FIELDS
 
 from tandem_profiles.domain.profile import Profile
 
@@ -284,7 +287,9 @@ def hr_events(
     wanted_active = _active(desired)
     events: list[HrEvent] = []
     if current is None:
-        given = {name: value for name, value in values.items() if value is not None}
+        # Every field set, as a joined event arrives from Kafka: unmapped ones (level,
+        # start_date) are unassigned, exactly as an HR system that does not send them.
+        given = dict.fromkeys(HR_FIELDS) | values
         events.append(_contract(EmployeeJoined, employee_id=employee_id, **given))
         if wanted_active is False:
             events.append(_contract(EmployeeLeft, employee_id=employee_id))

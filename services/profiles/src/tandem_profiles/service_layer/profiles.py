@@ -1,7 +1,9 @@
 """Use cases of the profiles service: one async function per command or event."""
 
 import asyncio
+import contextlib
 import weakref
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +14,8 @@ from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.domain.profile import Profile, ProfileChange, apply_hr_event, edit_mentoring, erase
 
 __all__ = [
+    "HrChange",
+    "apply_hr_batch",
     "ConcurrentUpdateError",
     "ProfileNotFoundError",
     "apply_hr_change",
@@ -59,6 +63,52 @@ async def _mutate(
             if await repository.save(document, change, caused_by=caused_by):
                 return change.profile
     raise ConcurrentUpdateError(f"profile {employee_id} kept changing under us")
+
+
+HrEvent = EmployeeJoined | EmployeeUpdated | EmployeeLeft
+
+
+@dataclass(frozen=True, slots=True)
+class HrChange:
+    event: HrEvent
+    event_id: str
+    time: datetime | None
+
+
+async def apply_hr_batch(changes: list[HrChange], *, repository: ProfileRepository) -> None:
+    """Many ``hr.employees`` events at once: one read and two bulk writes for the whole batch.
+
+    Same effect as :func:`apply_hr_change` for each event in order; profiles whose write lost a
+    race are redone one event at a time.
+    """
+    by_employee: dict[str, list[HrChange]] = {}
+    for change in changes:
+        by_employee.setdefault(change.event.employee_id, []).append(change)
+    async with contextlib.AsyncExitStack() as locks:
+        for employee_id in sorted(by_employee):
+            await locks.enter_async_context(_lock(employee_id))
+        loaded = await repository.load_many(list(by_employee))
+        writes, redo = [], []
+        for employee_id, pending in by_employee.items():
+            before, document = loaded.get(employee_id, (None, None))
+            profile, events, seen = before, [], []
+            for change in pending:
+                if AggregateStore.has_seen(document, change.event_id) or change.event_id in seen:
+                    continue
+                step = apply_hr_event(
+                    profile, change.event, time=change.time or datetime.now(UTC), event_id=change.event_id
+                )
+                profile, seen = step.profile, [*seen, change.event_id]
+                if (event := repository.event_of(step)) is not None:
+                    events.append(event)
+            if profile is not None and profile != before:
+                writes.append((document, profile, events, seen))
+                redo.append(pending)
+        landed = await repository.save_many(writes) if writes else []
+    for ok, pending in zip(landed, redo, strict=True):
+        if not ok:
+            for change in pending:
+                await apply_hr_change(change.event, event_id=change.event_id, time=change.time, repository=repository)
 
 
 async def apply_hr_change(
