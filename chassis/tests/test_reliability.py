@@ -131,3 +131,66 @@ async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_proce
         assert "dlq-failed-at" in headers and "dlq-original-partition" in headers
     dead_values = {record.key: record.value for record in dead}
     assert dead_values[b"e-x"] == b"{nope", "the dead letter keeps the original value"
+
+
+async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_published(service_settings, mongo_client):
+    from datetime import UTC, datetime, timedelta
+
+    from tandem_chassis.kafka import ensure_topics
+
+    settings = service_settings(service="crash")
+    runtime = ServiceRuntime(settings)
+    collection = mongo_client[settings.database_name]["aggregates"]
+    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
+    await ensure_topics(settings=settings)
+    await runtime.broker.start()
+    try:
+        assert await store.create("e-1", {}, [ProfileRegistered(employee_id="e-1", status="active", version=1)])
+        # as if the process died between the aggregate's write and flagging its outbox entry:
+        long_ago = datetime.now(UTC) - timedelta(seconds=30)
+        await store.outbox.update_many({}, {"$unset": {"committed": ""}, "$set": {"created_at": long_ago}})
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1)
+
+        assert await relay.drain_once() == 1
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=1)
+        assert json.loads(records[0].value)["employee_id"] == "e-1"
+    finally:
+        await runtime.broker.stop()
+
+
+async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_batch_is_handled(service_settings):
+    from tandem_chassis.kafka import ensure_topics
+
+    settings = service_settings(service="batch")
+    runtime = ServiceRuntime(settings)
+    batches: list[int] = []
+    handled: list[str] = []
+
+    async def one(event, data, delivery):
+        if data.employee_id == "poison":
+            raise RuntimeError("cannot handle this one")
+        handled.append(data.employee_id)
+
+    async def many(items):
+        batches.append(len(items))
+        if any(data.employee_id == "poison" for _, data, _ in items):
+            raise RuntimeError("cannot handle this one")
+        handled.extend(data.employee_id for _, data, _ in items)
+
+    runtime.subscribe(topics.HR_EMPLOYEES, one, batch_handler=many)
+    await ensure_topics(settings=settings, partitions=1)
+    topic = settings.topic(topics.HR_EMPLOYEES)
+    names = [f"e-{n}" for n in range(20)]
+    names.insert(7, "poison")
+    await publish_raw(settings.kafka_bootstrap_servers, topic, [as_record(new_event(_joined(n), source="/t")) for n in names])
+    await runtime.broker.start()
+    try:
+        async def all_handled() -> bool:
+            return len(set(handled)) == 20
+        await _wait(all_handled)
+        dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=1)
+    finally:
+        await runtime.broker.stop()
+    assert [record.key for record in dead] == [b"poison"]
+    assert max(batches) > 1, "events were handed over in batches"
+    assert "poison" not in handled

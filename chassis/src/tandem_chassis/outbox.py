@@ -37,6 +37,7 @@ log = get_logger(__name__)
 Document = dict[str, Any]
 SEEN_EVENTS_KEPT = 64
 ORPHAN_AFTER = timedelta(minutes=5)
+UNFLAGGED_GRACE = timedelta(seconds=5)
 _BOOKKEEPING = ("version", "outbox_seq", "seen_events")
 
 
@@ -148,6 +149,7 @@ class AggregateStore:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
             return False
+        await self._committed(aggregate_id, 1, len(events))
         self._notify(events)
         return True
 
@@ -171,8 +173,16 @@ class AggregateStore:
         )
         if result.matched_count == 0:
             return False
+        await self._committed(current["_id"], first_seq, len(events))
         self._notify(events)
         return True
+
+    async def _committed(self, aggregate_id: str, first_seq: int, count: int) -> None:
+        """Flag the entries of a landed write for the relay (a crash before this is covered by
+        the relay checking the aggregate's ``outbox_seq``)."""
+        if count:
+            ids = [_entry_id(aggregate_id, seq) for seq in range(first_seq, first_seq + count)]
+            await self.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"committed": True}})
 
     @staticmethod
     def _next(current: Document, changes: Document, events: Sequence[EventData], caused_by: Sequence[str]) -> Document:
@@ -186,7 +196,10 @@ class AggregateStore:
         }
 
     async def get_many(self, aggregate_ids: Sequence[str]) -> dict[str, Document]:
-        return {d["_id"]: d async for d in self.collection.find({"_id": {"$in": list(aggregate_ids)}})}
+        # One lookup by _id each: FerretDB's SQLite backend serves those from the _id index,
+        # while an `$in` query scans the collection.
+        found = await asyncio.gather(*(self.get(aggregate_id) for aggregate_id in aggregate_ids))
+        return {document["_id"]: document for document in found if document is not None}
 
     async def write_many(self, writes: Sequence[AggregateWrite]) -> list[bool]:
         """Many aggregates' writes in two bulk operations; per write, whether it landed.
@@ -223,18 +236,28 @@ class AggregateStore:
                 ))
         if not operations:
             return []
-        with contextlib.suppress(BulkWriteError):  # lost races are found by version below
-            await self.collection.bulk_write(operations, ordered=False)
-        versions = {
-            d["_id"]: d["version"]
-            async for d in self.collection.find(
-                {"_id": {"$in": [w.aggregate_id for w in writes]}}, {"version": 1}
+        try:
+            result = (await self.collection.bulk_write(operations, ordered=False)).bulk_api_result
+        except BulkWriteError as error:
+            result = error.details
+        if result.get("nInserted", 0) + result.get("nMatched", 0) == len(writes):
+            landed = [True] * len(writes)
+        else:  # some lost a race: tell them apart by the version they left behind
+            stored = await self.get_many([write.aggregate_id for write in writes])
+            landed = [
+                stored.get(w.aggregate_id, {}).get("version") == (w.current["version"] + 1 if w.current else 1)
+                for w in writes
+            ]
+        committed = [
+            _entry_id(write.aggregate_id, seq)
+            for write, ok in zip(writes, landed, strict=True) if ok
+            for seq in range(
+                (write.current or {}).get("outbox_seq", 0) + 1,
+                (write.current or {}).get("outbox_seq", 0) + 1 + len(write.events),
             )
-        }
-        landed = [
-            versions.get(w.aggregate_id) == (w.current["version"] + 1 if w.current else 1)
-            for w in writes
         ]
+        if committed:
+            await self.outbox.update_many({"_id": {"$in": committed}}, {"$set": {"committed": True}})
         self._notify([event for write, ok in zip(writes, landed, strict=True) if ok for event in write.events])
         return landed
 
@@ -269,17 +292,7 @@ class OutboxRelay:
             entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
             if not entries:
                 continue
-            aggregate_ids = list({entry["aggregate_id"] for entry in entries})
-            committed = {
-                document["_id"]: document.get("outbox_seq", 0)
-                async for document in collection.find({"_id": {"$in": aggregate_ids}}, {"outbox_seq": 1})
-            }
-            ready, orphans = [], []
-            for entry in entries:
-                if entry["seq"] <= committed.get(entry["aggregate_id"], 0):
-                    ready.append(entry)
-                elif _as_utc(entry["created_at"]) < datetime.now(UTC) - ORPHAN_AFTER:
-                    orphans.append(entry["_id"])
+            ready, orphans = await self._sort_out(collection, entries)
             futures = [await self._send(entry) for entry in ready]
             await asyncio.gather(*futures)
             done = [entry["_id"] for entry in ready] + orphans
@@ -287,6 +300,39 @@ class OutboxRelay:
                 await outbox.delete_many({"_id": {"$in": done}})
             published += len(ready)
         return published
+
+    @staticmethod
+    async def _sort_out(
+        collection: AsyncCollection[Document], entries: list[Document]
+    ) -> tuple[list[Document], list[str]]:
+        """Entries to publish now (in order) and leftovers of writes that never landed.
+
+        Flagged entries are committed. An unflagged one is either in flight (its write is
+        under way), a leftover, or committed by a writer that crashed before flagging it: once
+        it is a few seconds old, its aggregate's ``outbox_seq`` tells.
+        """
+        now = datetime.now(UTC)
+        settled_before = now - UNFLAGGED_GRACE
+        unclear = {
+            e["aggregate_id"] for e in entries
+            if not e.get("committed") and _as_utc(e["created_at"]) < settled_before
+        }
+        outbox_seq = {}
+        for aggregate_id in unclear:
+            document = await collection.find_one({"_id": aggregate_id}, {"outbox_seq": 1})
+            outbox_seq[aggregate_id] = document.get("outbox_seq", 0) if document else 0
+        ready, orphans, blocked = [], [], set()
+        for entry in entries:
+            aggregate_id = entry["aggregate_id"]
+            if aggregate_id in blocked:
+                continue  # keep each aggregate's events in order
+            if entry.get("committed") or entry["seq"] <= outbox_seq.get(aggregate_id, -1):
+                ready.append(entry)
+            elif _as_utc(entry["created_at"]) < now - ORPHAN_AFTER:
+                orphans.append(entry["_id"])
+            else:
+                blocked.add(aggregate_id)
+        return ready, orphans
 
     async def _send(self, entry: Document) -> "asyncio.Future[Any]":
         event = CloudEvent.model_validate(entry["event"])

@@ -1,0 +1,124 @@
+"""HR-event ingest: the profiles service vs a bare aiokafka + bulk_write consumer, same run.
+
+Both read the same pre-loaded topic of N ``hr.employee.joined`` events (binary CloudEvents)
+from the beginning and store one document per employee in the same store; the figure is
+events per second until every profile is stored. The profiles service also validates the
+contract, applies the HR merge rules, writes its outbox and publishes ``profile.registered``.
+
+    uv run python bench/bench_ingest.py [--events 20000]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient, UpdateOne
+
+from tandem_chassis.kafka import ensure_topics
+from tandem_chassis.testing import as_record, publish_raw
+from tandem_contracts import EmployeeJoined, new_event, topics
+from tandem_profiles.bootstrap import build_app
+from tandem_profiles.config import Settings
+
+KAFKA = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+MONGO = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")
+RESULTS = Path(__file__).parent / "results"
+
+
+def joined_events(count: int) -> list:
+    departments = ["R&D", "Sales", "Ops", "Finance", "People", "Legal"]
+    return [
+        as_record(new_event(EmployeeJoined(
+            employee_id=f"emp-{n:06d}", email=f"emp{n}@example.com", display_name=f"Employee {n}",
+            department=departments[n % len(departments)], level=1 + n % 8, manager_id=f"emp-{n // 8:06d}",
+            timezone="Europe/Berlin", languages=["en"],
+        ), source="/bench"))
+        for n in range(count)
+    ]
+
+
+async def wait_for_count(collection, query: dict, count: int, started: float, timeout_s: float = 900) -> float:
+    while (await collection.count_documents(query)) < count:
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"not all {count} stored in {timeout_s}s")
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
+async def baseline(topic: str, count: int, database) -> float:
+    """A plain consumer: JSON-decode each value, upsert a batch with one bulk_write, commit."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=KAFKA, group_id=f"bench-baseline-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=500,
+    )
+    collection = database["profiles"]
+    await consumer.start()
+    started = time.perf_counter()
+    stored = 0
+    try:
+        while stored < count:
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            operations = []
+            for records in batches.values():
+                for record in records:
+                    data = json.loads(record.value)
+                    operations.append(UpdateOne({"_id": data["employee_id"]}, {"$set": data}, upsert=True))
+            if operations:
+                await collection.bulk_write(operations, ordered=False)
+                await consumer.commit()
+                stored += len(operations)
+    finally:
+        await consumer.stop()
+    return await wait_for_count(collection, {}, count, started)
+
+
+async def tandem(settings: Settings, count: int, database) -> float:
+    app = build_app(settings)
+    started = time.perf_counter()
+    async with app.router.lifespan_context(app):
+        return await wait_for_count(database["profiles"], {"known": True}, count, started)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=20_000)
+    args = parser.parse_args()
+    run = f"bench{uuid.uuid4().hex[:6]}"
+    settings = Settings(
+        kafka_bootstrap_servers=KAFKA, mongodb_uri=MONGO, kafka_topic_prefix=f"{run}.",
+        kafka_group_prefix=f"{run}.", mongodb_database=f"{run}_profiles", log_level="WARNING",
+    )
+    await ensure_topics(settings=settings)
+    topic = settings.topic(topics.HR_EMPLOYEES)
+    records = joined_events(args.events)
+    for start in range(0, len(records), 5000):
+        await publish_raw(KAFKA, topic, records[start:start + 5000])
+    client = AsyncMongoClient(MONGO)
+    try:
+        base_s = await baseline(topic, args.events, client[f"{run}_baseline"])
+        ours_s = await tandem(settings, args.events, client[f"{run}_profiles"])
+    finally:
+        for name in (f"{run}_baseline", f"{run}_profiles"):
+            await client.drop_database(name)
+        await client.close()
+    base_rate, ours_rate = args.events / base_s, args.events / ours_s
+    table = "\n".join([
+        f"### HR-event ingest ({args.events:,} `hr.employee.joined`, one run)",
+        "",
+        "| consumer | seconds | events/s | ratio to baseline |",
+        "|---|---:|---:|---:|",
+        f"| baseline: aiokafka + bulk_write upserts | {base_s:.1f} | {base_rate:,.0f} | 1.00 |",
+        f"| Tandem profiles service | {ours_s:.1f} | {ours_rate:,.0f} | {ours_rate / base_rate:.2f} |",
+    ])
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest.md").write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
