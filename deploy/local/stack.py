@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -37,22 +38,11 @@ SERVICES = {"profiles": 8001, "matching": 8002, "notifications": 8003}
 # FerretDB 1.24's SQLite backend indexes `_id` as `_ferretdb_sjson->"_id"` but looks it up with
 # `_ferretdb_sjson->'$._id'`: the same value, a different expression, so SQLite never uses the
 # index and every find/update/delete by _id scans the whole collection (about 100 ms per update
-# at 5,000 documents). The first patch makes the lookup use the index's own expression. The
-# second pushes an `_id` equality down to SQLite also when the filter has other conditions
-# (`{_id, version}`: our optimistic-concurrency writes); FerretDB applies the whole filter to
-# what SQLite returns in every command anyway, so only the speed changes.
-FERRETDB_PATCHES = (
-    (
-        "internal/backends/sqlite/metadata/metadata.go",
-        """IDColumn = DefaultColumn + "->'$._id'\"""",
-        """IDColumn = DefaultColumn + `->"_id"`""",
-    ),
-    (
-        "internal/backends/sqlite/collection.go",
-        "\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get(\"_id\")",
-        "\tif params.Filter.Len() >= 1 {\n\t\tv, _ := params.Filter.Get(\"_id\")",
-    ),
-)
+# at 5,000 documents), and it pushes `_id` down only when it is the filter's sole condition.
+# This patch looks `_id` up with the index's expression and also pushes down `{_id, ...}` (our
+# version-guarded writes) and `_id: {$in: [...]}`; FerretDB still applies the whole filter to
+# what SQLite returns, so only the speed changes.
+FERRETDB_PATCH = HERE / "ferretdb" / "sqlite-id-index.patch"
 
 
 def say(message: str) -> None:
@@ -191,7 +181,7 @@ class Store(Daemon):
 
     @property
     def build_id(self) -> str:
-        return FERRETDB_VERSION + repr(FERRETDB_PATCHES)
+        return FERRETDB_VERSION + " " + hashlib.sha256(FERRETDB_PATCH.read_bytes()).hexdigest()
 
     def provision(self) -> None:
         marker = self.binary.with_suffix(".build")
@@ -207,12 +197,7 @@ class Store(Daemon):
             path.chmod(path.stat().st_mode | 0o200)
         # A module download has no git metadata; FerretDB's own build writes this file from `git describe`.
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        for relative, old, new in FERRETDB_PATCHES:
-            path = source / relative
-            text = path.read_text()
-            if old not in text:
-                raise SystemExit(f"[stack] FerretDB patch no longer applies to {relative}")
-            path.write_text(text.replace(old, new))
+        run_checked(["git", "apply", "--verbose", str(FERRETDB_PATCH)], cwd=source)
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         run_checked(["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env)
         marker.write_text(self.build_id)

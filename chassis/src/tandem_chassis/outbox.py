@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
-from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -44,6 +44,11 @@ _BOOKKEEPING = ("version", "outbox_seq", "seen_events")
 def outbox_of(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
     """The outbox collection of an aggregate collection."""
     return collection.database[f"{collection.name}_outbox"]
+
+
+def commits_of(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
+    """Where writers record which outbox entries their landed writes committed."""
+    return collection.database[f"{collection.name}_outbox_commits"]
 
 
 def _entry_id(aggregate_id: str, seq: int) -> str:
@@ -74,6 +79,7 @@ class AggregateStore:
     ) -> None:
         self.collection = collection
         self.outbox = outbox_of(collection)
+        self.commits = commits_of(collection)
         self.source = source
         self.topic_prefix = topic_prefix
         self._on_write = on_write
@@ -178,11 +184,16 @@ class AggregateStore:
         return True
 
     async def _committed(self, aggregate_id: str, first_seq: int, count: int) -> None:
-        """Flag the entries of a landed write for the relay (a crash before this is covered by
-        the relay checking the aggregate's ``outbox_seq``)."""
         if count:
-            ids = [_entry_id(aggregate_id, seq) for seq in range(first_seq, first_seq + count)]
-            await self.outbox.update_many({"_id": {"$in": ids}}, {"$set": {"committed": True}})
+            await self._record_commit([_entry_id(aggregate_id, seq) for seq in range(first_seq, first_seq + count)])
+
+    async def _record_commit(self, entry_ids: list[str]) -> None:
+        """Tell the relay these entries' writes landed: one small insert, however many entries.
+
+        A crash before this is covered by the relay checking the aggregate's ``outbox_seq``.
+        """
+        if entry_ids:
+            await self.commits.insert_one({"entries": entry_ids, "created_at": datetime.now(UTC)})
 
     @staticmethod
     def _next(current: Document, changes: Document, events: Sequence[EventData], caused_by: Sequence[str]) -> Document:
@@ -196,10 +207,8 @@ class AggregateStore:
         }
 
     async def get_many(self, aggregate_ids: Sequence[str]) -> dict[str, Document]:
-        # One lookup by _id each: FerretDB's SQLite backend serves those from the _id index,
-        # while an `$in` query scans the collection.
-        found = await asyncio.gather(*(self.get(aggregate_id) for aggregate_id in aggregate_ids))
-        return {document["_id"]: document for document in found if document is not None}
+        cursor = self.collection.find({"_id": {"$in": list(aggregate_ids)}})
+        return {document["_id"]: document async for document in cursor}
 
     async def write_many(self, writes: Sequence[AggregateWrite]) -> list[bool]:
         """Many aggregates' writes in two bulk operations; per write, whether it landed.
@@ -216,9 +225,13 @@ class AggregateStore:
             )
         ]
         if entries:
-            await self.outbox.bulk_write(
-                [ReplaceOne({"_id": e["_id"]}, e, upsert=True) for e in entries], ordered=False
-            )
+            # Inserted in one go; a leftover of a write that never landed is replaced.
+            try:
+                await self.outbox.insert_many(entries, ordered=False)
+            except BulkWriteError as error:
+                for failure in error.details.get("writeErrors", []):
+                    entry = entries[failure["index"]]
+                    await self.outbox.replace_one({"_id": entry["_id"]}, entry, upsert=True)
         operations: list[InsertOne[Document] | UpdateOne] = []
         for write in writes:
             if write.current is None:
@@ -256,8 +269,7 @@ class AggregateStore:
                 (write.current or {}).get("outbox_seq", 0) + 1 + len(write.events),
             )
         ]
-        if committed:
-            await self.outbox.update_many({"_id": {"$in": committed}}, {"$set": {"committed": True}})
+        await self._record_commit(committed)
         self._notify([event for write, ok in zip(writes, landed, strict=True) if ok for event in write.events])
         return landed
 
@@ -292,22 +304,34 @@ class OutboxRelay:
             entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
             if not entries:
                 continue
-            ready, orphans = await self._sort_out(collection, entries)
+            commits = await commits_of(collection).find({}).to_list()
+            committed = {entry_id for commit in commits for entry_id in commit["entries"]}
+            ready, orphans = await self._sort_out(collection, entries, committed)
             futures = [await self._send(entry) for entry in ready]
             await asyncio.gather(*futures)
             done = [entry["_id"] for entry in ready] + orphans
             if done:
                 await outbox.delete_many({"_id": {"$in": done}})
+            # A commit record is spent once none of its entries is left to publish.
+            finished = set(done)
+            left = {e["_id"] for e in entries} - finished
+            complete = len(entries) < self.batch_size
+            spent = [
+                c["_id"] for c in commits
+                if all(eid not in left and (complete or eid in finished) for eid in c["entries"])
+            ]
+            if spent:
+                await commits_of(collection).delete_many({"_id": {"$in": spent}})
             published += len(ready)
         return published
 
     @staticmethod
     async def _sort_out(
-        collection: AsyncCollection[Document], entries: list[Document]
+        collection: AsyncCollection[Document], entries: list[Document], committed: set[str]
     ) -> tuple[list[Document], list[str]]:
         """Entries to publish now (in order) and leftovers of writes that never landed.
 
-        Flagged entries are committed. An unflagged one is either in flight (its write is
+        Entries named by a commit record are committed. Another one is either in flight (its write is
         under way), a leftover, or committed by a writer that crashed before flagging it: once
         it is a few seconds old, its aggregate's ``outbox_seq`` tells.
         """
@@ -315,7 +339,7 @@ class OutboxRelay:
         settled_before = now - UNFLAGGED_GRACE
         unclear = {
             e["aggregate_id"] for e in entries
-            if not e.get("committed") and _as_utc(e["created_at"]) < settled_before
+            if e["_id"] not in committed and _as_utc(e["created_at"]) < settled_before
         }
         outbox_seq = {}
         for aggregate_id in unclear:
@@ -326,7 +350,7 @@ class OutboxRelay:
             aggregate_id = entry["aggregate_id"]
             if aggregate_id in blocked:
                 continue  # keep each aggregate's events in order
-            if entry.get("committed") or entry["seq"] <= outbox_seq.get(aggregate_id, -1):
+            if entry["_id"] in committed or entry["seq"] <= outbox_seq.get(aggregate_id, -1):
                 ready.append(entry)
             elif _as_utc(entry["created_at"]) < now - ORPHAN_AFTER:
                 orphans.append(entry["_id"])
