@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient
 
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.settings import ServiceSettings
+from tandem_chassis.testing import Platform
 
 ROOT = Path(__file__).resolve().parent
 
@@ -135,99 +136,6 @@ async def mongo_client(reachable_infrastructure: Infrastructure) -> AsyncIterato
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(reachable_infrastructure.mongodb_uri, tz_aware=True)
     yield client
     await client.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServiceProcess:
-    """One service as a separate OS process, as production runs it."""
-
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.env = os.environ | env | {
-            "TANDEM_HTTP_PORT": str(self.port),
-            "TANDEM_MONGODB_DATABASE": f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}",
-        }
-        self.log_path = log_dir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", f"tandem_{self.name}"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    def kill(self) -> None:
-        """SIGKILL: no graceful shutdown, as a crash would."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    async def wait_ready(self, timeout_s: float = 90.0) -> None:
-        import httpx
-
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        async with httpx.AsyncClient() as client:
-            while asyncio.get_running_loop().time() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    break
-                try:
-                    if (await client.get(f"{self.url}/health/ready", timeout=5)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.3)
-        tail = self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
-        pytest.fail(f"{self.name} did not become ready:\n{tail}", pytrace=False)
-
-
-class Platform:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env = env
-        self.services = {name: ServiceProcess(name, env, log_dir) for name in ("profiles", "matching", "notifications")}
-
-    def __getitem__(self, name: str) -> ServiceProcess:
-        return self.services[name]
-
-    def topic(self, name: str) -> str:
-        return self.env["TANDEM_KAFKA_TOPIC_PREFIX"] + name
-
-    def database(self, service: str) -> str:
-        return self.services[service].env["TANDEM_MONGODB_DATABASE"]
-
-    @property
-    def bootstrap(self) -> str:
-        return self.env["TANDEM_KAFKA_BOOTSTRAP_SERVERS"]
-
-    async def start(self) -> None:
-        for service in self.services.values():
-            service.start()
-        for service in self.services.values():
-            await service.wait_ready()
-
-    def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
 
 
 @pytest.fixture

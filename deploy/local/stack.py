@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-LOCAL = ROOT / ".local"
+CACHE = ROOT / ".local"  # downloads and builds, shared by every stack on this checkout
+LOCAL = Path(os.environ.get("TANDEM_LOCAL_DIR", CACHE))  # this stack's data, logs and pids
 LOGS = LOCAL / "logs"
 RUN = LOCAL / "run"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
@@ -139,7 +140,7 @@ class Kafka(Daemon):
     def __init__(self) -> None:
         super().__init__("kafka", int(os.environ.get("TANDEM_LOCAL_KAFKA_PORT", "9092")))
         self.home = LOCAL / "kafka"
-        self.libs = self.home / "libs"
+        self.libs = CACHE / "kafka" / "libs"
         self.data = self.home / "data"
 
     def provision(self) -> None:
@@ -157,6 +158,7 @@ class Kafka(Daemon):
             say(f"kafka: already running on 127.0.0.1:{self.port}")
             return
         self.provision()
+        self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "server.properties"
         template = (HERE / "kafka" / "server.properties").read_text()
         config.write_text(template.format(port=self.port, controller_port=self.port + 1, data=self.data))
@@ -176,7 +178,7 @@ class Store(Daemon):
     def __init__(self) -> None:
         super().__init__("store", int(os.environ.get("TANDEM_LOCAL_MONGO_PORT", "27017")))
         self.home = LOCAL / "ferretdb"
-        self.binary = LOCAL / "bin" / "ferretdb"
+        self.binary = CACHE / "bin" / "ferretdb"
         self.mongod = shutil.which("mongod")
 
     @property
@@ -190,7 +192,7 @@ class Store(Daemon):
         say(f"building FerretDB {FERRETDB_VERSION} from its Go module (first run only, a few minutes)")
         env = os.environ | {"GOFLAGS": "-mod=mod"}
         info = json.loads(subprocess.run(["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"], capture_output=True, text=True, check=True, env=env).stdout)
-        source = LOCAL / "src" / "ferretdb"
+        source = CACHE / "src" / "ferretdb"
         shutil.rmtree(source, ignore_errors=True)
         shutil.copytree(info["Dir"], source)
         for path in [source, *source.rglob("*")]:

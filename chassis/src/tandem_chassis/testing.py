@@ -1,14 +1,19 @@
 """Helpers for tests and tools that talk to a real broker: publish raw records, read topics."""
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from tandem_contracts import CloudEvent, EventData, encode, new_event
 
-__all__ = ["publish_event", "publish_raw", "read_topic"]
+__all__ = ["Platform", "ServiceProcess", "free_port", "publish_event", "publish_raw", "read_topic"]
 
 
 async def publish_raw(
@@ -73,3 +78,94 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceProcess:
+    """One service as a separate OS process, as production runs it."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.env = os.environ | env | {
+            "TANDEM_HTTP_PORT": str(self.port),
+            "TANDEM_MONGODB_DATABASE": f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}",
+        }
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"tandem_{self.name}"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, as a crash would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    async def wait_ready(self, timeout_s: float = 90.0) -> None:
+        import httpx
+
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        async with httpx.AsyncClient() as client:
+            while asyncio.get_running_loop().time() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    break
+                try:
+                    if (await client.get(f"{self.url}/health/ready", timeout=5)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.3)
+        tail = self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        raise TimeoutError(f"{self.name} did not become ready:\n{tail}")
+
+
+class Platform:
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.services = {name: ServiceProcess(name, env, log_dir) for name in ("profiles", "matching", "notifications")}
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]
+
+    def topic(self, name: str) -> str:
+        return self.env["TANDEM_KAFKA_TOPIC_PREFIX"] + name
+
+    def database(self, service: str) -> str:
+        return self.services[service].env["TANDEM_MONGODB_DATABASE"]
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["TANDEM_KAFKA_BOOTSTRAP_SERVERS"]
+
+    async def start(self) -> None:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            await service.wait_ready()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
