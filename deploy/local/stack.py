@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import secrets
 import json
 import os
 import shutil
@@ -233,11 +234,16 @@ def daemons(which: str) -> list[Daemon]:
     return {"kafka": [Kafka()], "store": [Store()], "all": [Kafka(), Store()]}[which]
 
 
-def start(which: str) -> None:
+def start(which: str) -> list[Daemon]:
+    """Start what is not running yet; returns the daemons this call started."""
+    started = []
     for daemon in daemons(which):
+        if not daemon.running():
+            started.append(daemon)
         daemon.start()  # type: ignore[attr-defined]
     if which in ("kafka", "all"):
         ensure_topics(Kafka().port)
+    return started
 
 
 def stop(which: str) -> None:
@@ -256,10 +262,22 @@ def status() -> int:
     return 0 if up else 1
 
 
+def dev_jwt_secret() -> str:
+    """This checkout's HS256 secret for dev tokens, made once and kept in the git-ignored .local/."""
+    path = CACHE / "dev-jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def run_platform() -> int:
-    """The stack and the three services in the foreground; Ctrl-C stops everything."""
-    start("all")
+    """The stack and the three services in the foreground; Ctrl-C stops all that it started."""
+    started = start("all")
     env = os.environ.copy()
+    if env.get("TANDEM_ENV", "dev") == "dev" and not env.get("TANDEM_JWT_SECRET"):
+        env["TANDEM_JWT_SECRET"] = dev_jwt_secret()
     children = {}
     for name, port in SERVICES.items():
         env_one = env | {"TANDEM_HTTP_PORT": env.get(f"TANDEM_{name.upper()}_HTTP_PORT", str(port))}
@@ -277,7 +295,10 @@ def run_platform() -> int:
     print("\nTandem is up:")
     for name, port in SERVICES.items():
         print(f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)")
-    print("  kafka          127.0.0.1:%d\n  store          mongodb://127.0.0.1:%d\nPress Ctrl-C to stop.\n" % (Kafka().port, Store().port), flush=True)
+    print(f"  kafka          127.0.0.1:{Kafka().port}\n  store          mongodb://127.0.0.1:{Store().port}")
+    if "TANDEM_JWT_SECRET" in env and env.get("TANDEM_ENV", "dev") == "dev":
+        print(f"  dev tokens     HS256 with the secret in {CACHE / 'dev-jwt-secret'} (unless TANDEM_JWT_SECRET is set)")
+    print("Press Ctrl-C to stop.\n", flush=True)
     exit_code = 0
     while not stopping:
         for name, child in children.items():
@@ -294,7 +315,8 @@ def run_platform() -> int:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
-    stop("all")
+    for daemon in reversed(started):
+        daemon.stop()
     return exit_code
 
 

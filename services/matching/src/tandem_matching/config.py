@@ -1,7 +1,6 @@
 """Settings of the matching service (``TANDEM_*`` environment variables)."""
 
 from pydantic import Field
-
 from tandem_chassis import ServiceSettings
 
 __all__ = ["Settings"]
@@ -11,11 +10,13 @@ class Settings(ServiceSettings):
     service_name: str = "matching"
     http_port: int = 8002
     proposal_expiry_days: float = Field(
-        default=7, gt=0, description="days a proposal waits for an answer unless its program says otherwise"
+        default=7,
+        gt=0,
+        description="days a proposal waits for an answer unless its program says otherwise",
     )
     expiry_interval_s: float = Field(default=60, gt=0, description="how often the expiry job runs")
     pool_refresh_interval_s: float = Field(
-        default=1.0, ge=0, description="how often the in-memory mentor pool polls the projection"
+        default=1.0, gt=0, description="how often the in-memory mentor pool polls the projection"
     )
     load_reconcile_interval_s: float = Field(
         default=300, gt=0, description="how often mentor loads are recounted from mentorships"

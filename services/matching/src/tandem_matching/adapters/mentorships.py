@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING
-
 from tandem_chassis import AggregateStore
 from tandem_contracts import (
     MentorshipAccepted,
@@ -69,10 +68,15 @@ class MentorshipRepository:
         changed = changed.model_copy(update={"version": current["version"] + 1})
         return await self.store.update(current, _state(changed), [_event(changed)])
 
+    async def forget_message(self, current: Document) -> bool:
+        """Drop the personal message (no event: the published ones are immutable history)."""
+        return await self.store.update(current, {"message": None})
+
     async def find(
         self,
         *,
         mentee_id: str | None = None,
+        mentee_ids: list[str] | None = None,
         mentor_id: str | None = None,
         program_id: str | None = None,
         statuses: Iterable[str] | None = None,
@@ -81,6 +85,8 @@ class MentorshipRepository:
         query: Document = {}
         if mentee_id is not None:
             query["mentee_id"] = mentee_id
+        if mentee_ids is not None:
+            query["mentee_id"] = {"$in": mentee_ids}
         if mentor_id is not None:
             query["mentor_id"] = mentor_id
         if program_id is not None:
@@ -92,7 +98,9 @@ class MentorshipRepository:
             cursor = cursor.limit(limit)
         return await cursor.to_list()
 
-    async def of_employee(self, employee_id: str, *, status: str | None, limit: int) -> list[Document]:
+    async def of_employee(
+        self, employee_id: str, *, status: str | None, limit: int
+    ) -> list[Document]:
         """Mentorships where the employee is mentor or mentee (two simple queries, merged)."""
         statuses = [status] if status else None
         found = await self.find(mentee_id=employee_id, statuses=statuses, limit=limit)

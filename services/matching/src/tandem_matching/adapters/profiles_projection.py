@@ -10,10 +10,9 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-
 from tandem_contracts import ProfileSnapshot
 
-__all__ = ["ProfileProjection", "SEQ_FIELD"]
+__all__ = ["SEQ_FIELD", "ProfileProjection"]
 
 Document = dict[str, Any]
 SEQ_FIELD = "seq"
@@ -63,10 +62,15 @@ class ProfileProjection:
             return False  # an equal or newer version is stored: stale or repeated
         return result.upserted_id is not None or result.modified_count > 0
 
+    async def last_seq(self) -> int:
+        """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""
+        counter = await self.counters.find_one({"_id": _COUNTER_ID})
+        return int(counter["value"]) if counter else 0
+
     async def get(self, employee_id: str) -> Document | None:
         return await self.collection.find_one({"_id": employee_id})
 
     async def changed_since(self, seq: int) -> list[Document]:
-        """Snapshots written after ``seq`` (all of them for 0), in write order."""
-        cursor = self.collection.find({SEQ_FIELD: {"$gt": seq}}).sort(SEQ_FIELD, ASCENDING)
+        """Snapshots written after ``seq`` (all of them for 0), in no particular order."""
+        cursor = self.collection.find({SEQ_FIELD: {"$gt": seq}} if seq > 0 else {})
         return await cursor.to_list()

@@ -4,7 +4,6 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-
 from tandem_chassis import AggregateStore
 from tandem_contracts import ProgramCreated, RoundCompleted
 
@@ -52,7 +51,9 @@ class RoundRepository:
         await self.collection.create_index([("program_id", ASCENDING), ("started_at", ASCENDING)])
 
     async def put(self, round_id: str, state: Document) -> None:
-        await self.collection.replace_one({"_id": round_id}, {**state, "_id": round_id}, upsert=True)
+        await self.collection.replace_one(
+            {"_id": round_id}, {**state, "_id": round_id}, upsert=True
+        )
 
     async def get(self, round_id: str) -> Document | None:
         return await self.collection.find_one({"_id": round_id})

@@ -9,6 +9,7 @@ Scores are scaled to integers (x 1e6), so optimality is exact up to that roundin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +18,14 @@ from numpy.typing import ArrayLike
 from ortools.graph.python import min_cost_flow
 from scipy.optimize import linear_sum_assignment
 
-from .candidates import Candidates, dense_arcs_violating, residual_potentials
+from .batch import BLOCK
+from .candidates import (
+    Candidates,
+    Pruning,
+    dense_arcs_violating,
+    dual_prices,
+    residual_potentials,
+)
 from .index import BoolArray, FloatArray, IntArray
 
 __all__ = [
@@ -37,6 +45,8 @@ __all__ = [
 
 Objective = Literal["score", "participation"]
 SCALE = 1_000_000
+_NO_INT = np.zeros(0, dtype=np.int64)
+NEAR_MARGIN = SCALE // 100  # pairs within 0.01 of violating join the violators
 NO_ELIGIBLE_MENTOR = "no_eligible_mentor"  # not a single feasible candidate
 CAPACITY_EXHAUSTED = "capacity_exhausted"  # had candidates; their seats went to others
 NO_POSITIVE_SCORE = "no_positive_score"  # objective "score": every candidate scores 0
@@ -91,13 +101,28 @@ def _unmatched(
     return reasons
 
 
-def _solve_flow(
-    cands: Candidates, capacities: IntArray, objective: Objective
-) -> tuple[BoolArray, IntArray]:
-    """Min-cost flow over candidate arcs; returns (chosen arc mask, node potentials)."""
+@dataclass(frozen=True, slots=True)
+class _Flow:
+    chosen: BoolArray  # per candidate arc
+    tails: IntArray
+    heads: IntArray
+    caps: IntArray
+    costs: IntArray
+    flows: IntArray
+    n_nodes: int
+
+    def residual_duals(self, m: int, n: int) -> tuple[IntArray, IntArray]:
+        """(u, v) from residual-graph potentials: slower fallback for `dual_prices`."""
+        d = residual_potentials(
+            self.tails, self.heads, self.caps, self.costs, self.flows, self.n_nodes
+        )
+        return d[:m], -d[m : m + n]
+
+
+def _solve_flow(cands: Candidates, gains: IntArray, capacities: IntArray) -> _Flow:
+    """Min-cost flow over candidate arcs (cost = -gain) with a zero-cost bypass per mentee."""
     m, n = cands.n_mentees, cands.n_mentors
     sink = m + n
-    costs = _int_costs(cands.score, objective, m)
     seats = np.flatnonzero(capacities > 0)
     everyone = np.arange(m, dtype=np.int64)
     tails = np.concatenate([cands.mentee, m + seats, everyone])
@@ -105,18 +130,71 @@ def _solve_flow(
     caps = np.concatenate(
         [np.ones(cands.size, dtype=np.int64), capacities[seats], np.ones(m, dtype=np.int64)]
     )
-    arc_costs = np.concatenate([costs, np.zeros(seats.size + m, dtype=np.int64)])
+    arc_costs = np.concatenate([-gains, np.zeros(seats.size + m, dtype=np.int64)])
 
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arc_costs)
-    supplies = np.concatenate([np.ones(m, dtype=np.int64), [0] * n, [-m]]).astype(np.int64)
+    supplies = np.zeros(m + n + 1, dtype=np.int64)
+    supplies[:m] = 1
+    supplies[sink] = -m
     flow.set_nodes_supplies(np.arange(m + n + 1, dtype=np.int64), supplies)
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min cost flow failed with status {status}")
     flows = np.asarray(flow.flows(arcs), dtype=np.int64)
-    potentials = residual_potentials(tails, heads, caps, arc_costs, flows, m + n + 1)
-    return flows[: cands.size] > 0, potentials
+    return _Flow(flows[: cands.size] > 0, tails, heads, caps, arc_costs, flows, m + n + 1)
+
+
+def _pruned_violations(
+    pruning: Pruning,
+    cands: Candidates,
+    surplus: IntArray,
+    price: IntArray,
+    gain_of: Callable[[FloatArray], IntArray],
+    margin: int = 0,
+) -> Candidates:
+    """Feasible pairs left out of `cands` with gain > u_i + v_j (they could improve the flow);
+    empty exactly when there is none. When there is one, pairs with gain > u_i + v_j - margin
+    come along.
+
+    A mentee whose best left-out score (`pruning.bound`) cannot beat u_i + min v is skipped
+    without rescoring; the others are rescored exactly, block by block."""
+    m, n = cands.n_mentees, cands.n_mentors
+    if not pruning.mentors.any():
+        return Candidates(m, n, _NO_INT, _NO_INT, np.zeros(0))
+    cheapest = int(price[pruning.mentors].min())
+    finite = np.isfinite(pruning.bound)
+    best_left = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+    best_left[finite] = gain_of(pruning.bound[finite])
+    suspects = np.flatnonzero(finite & (best_left > surplus + cheapest))
+    present = np.sort(cands.mentee * n + cands.mentor)
+    rows_out: list[IntArray] = []
+    cols_out: list[IntArray] = []
+    vals_out: list[FloatArray] = []
+    strict = 0
+    for start in range(0, suspects.size, BLOCK):
+        rows = suspects[start : start + BLOCK]
+        scores, feasible = pruning.rescore(rows)
+        slack = gain_of(scores) - (surplus[rows, None] + price[None, :])
+        strict += int(np.count_nonzero(feasible & (slack > 0)))
+        # Pairs close to violating too: prices move once the violators are in, and adding
+        # these now usually saves another solve.
+        r, c = np.nonzero(feasible & (slack > -margin))
+        mentee = rows[r]
+        keys = mentee * n + c
+        if present.size:
+            at = np.minimum(np.searchsorted(present, keys), present.size - 1)
+            new = present[at] != keys
+        else:
+            new = np.ones(keys.size, dtype=np.bool_)
+        rows_out.append(mentee[new])
+        cols_out.append(c[new].astype(np.int64))
+        vals_out.append(scores[r[new], c[new]].astype(np.float64))
+    if not strict:
+        return Candidates(m, n, _NO_INT, _NO_INT, np.zeros(0))
+    return Candidates(
+        m, n, np.concatenate(rows_out), np.concatenate(cols_out), np.concatenate(vals_out)
+    )
 
 
 def assign(
@@ -132,7 +210,9 @@ def assign(
     matched mentees first and the total score second (objective "participation").
 
     `scores` is a dense `[n_mentees, n_mentors]` matrix with its `feasible` mask, or a sparse
-    `Candidates` list (then `feasible` is ignored and no certificate is computed).
+    `Candidates` list (then `feasible` is ignored). A dense matrix, or candidates from
+    `round_candidates` (which carry their `pruning`), get the optimality certificate over
+    every feasible pair; other candidate lists are solved as given (`optimal` is `None`).
     """
     capacities = np.asarray(capacities, dtype=np.int64)
     dense: tuple[FloatArray, BoolArray] | None = None
@@ -142,35 +222,58 @@ def assign(
         dense = (scores, _required(feasible))
         cands = Candidates.from_dense(scores, dense[1], top_k)
     full = cands
+    pruning = full.pruning if dense is None else None
     if objective == "score":
         cands = cands.where(np.rint(cands.score * SCALE) > 0)
 
     def cost_of(values: FloatArray) -> IntArray:
         return _int_costs(values, objective, full.n_mentees)
 
+    def gain_of(values: FloatArray) -> IntArray:
+        return -_int_costs(values, objective, full.n_mentees)
+
+    m, n = full.n_mentees, full.n_mentors
     optimal: bool | None = None
     for _ in range(max_rounds):
-        chosen, potentials = _solve_flow(cands, capacities, objective)
-        if dense is None:
+        gains = gain_of(cands.score)
+        solved = _solve_flow(cands, gains, capacities)
+        chosen = solved.chosen
+        if dense is None and pruning is None:
             break
-        extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, cost_of)
+        duals = dual_prices(cands, gains, chosen, capacities)
+        surplus, price = duals if duals is not None else solved.residual_duals(m, n)
+        if dense is not None:
+            potentials = np.concatenate([surplus, -price, np.zeros(1, dtype=np.int64)])
+            extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, cost_of)
+        else:
+            assert pruning is not None
+            extra = _pruned_violations(
+                pruning, cands, surplus, price, gain_of, margin=NEAR_MARGIN
+            )
         optimal = extra.size == 0
         if optimal:
             break
         cands = cands.union(extra)
 
     picked = np.flatnonzero(chosen)
-    pairs = [(int(cands.mentee[a]), int(cands.mentor[a]), float(cands.score[a])) for a in picked]
+    pairs = list(
+        zip(
+            cands.mentee[picked].tolist(),
+            cands.mentor[picked].tolist(),
+            cands.score[picked].tolist(),
+            strict=True,
+        )
+    )
     if dense is not None:
         has_feasible = dense[1].any(axis=1)
         has_profitable = (dense[1] & (np.rint(dense[0] * SCALE) > 0)).any(axis=1)
     else:
-        has_feasible = np.bincount(full.mentee, minlength=full.n_mentees) > 0
-        has_profitable = np.bincount(cands.mentee, minlength=full.n_mentees) > 0
+        has_feasible = np.bincount(full.mentee, minlength=m) > 0
+        has_profitable = np.bincount(cands.mentee, minlength=m) > 0
     if objective == "participation":
         has_profitable = has_feasible
     matched = {i for i, _, _ in pairs}
-    reasons = _unmatched(full.n_mentees, matched, has_feasible, has_profitable)
+    reasons = _unmatched(m, matched, has_feasible, has_profitable)
     return Assignment(pairs, reasons, optimal)
 
 

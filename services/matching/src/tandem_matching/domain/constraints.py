@@ -79,27 +79,21 @@ def feasible_mentors(
     if mentee_reason is not None:
         return Feasibility(np.zeros(index.size, dtype=np.bool_), mentee_reason)
 
-    mask = index.active & index.is_mentor & index.eligible(eligibility)
-    if not mask.any():
-        return Feasibility(mask, NO_ELIGIBLE_MENTOR)
-    mask &= index.free_capacity > 0
-    if not mask.any():
-        return Feasibility(mask, NO_MENTOR_CAPACITY)
+    open_, has_open, free, has_free = _open_mentors(index, eligibility)
+    if not has_open:
+        return Feasibility(open_.copy(), NO_ELIGIBLE_MENTOR)
+    if not has_free:
+        return Feasibility(free, NO_MENTOR_CAPACITY)
+    mask = free
 
     # Same person, and two levels of reporting line in both directions.
     _clear(mask, index, (mentee.employee_id, *index.manager_chain(mentee)))
-    mentee_code = index.people.codes.get(mentee.employee_id, -2)
-    mask &= (index.manager1 != mentee_code) & (index.manager2 != mentee_code)
+    mask[index.reports_of(mentee.employee_id)] = False
     if not mask.any():
         return Feasibility(mask, REPORTING_LINE_ONLY)
 
     if mentee.languages:
-        shared = index.n_languages == 0  # a mentor listing no language does not block
-        for language in set(mentee.languages):
-            code = index.language_vocab.get(language)
-            if code is not None:
-                shared[index.language_mentors[code]] = True
-        mask &= shared
+        mask &= _speaking(index, frozenset(mentee.languages))
         if not mask.any():
             return Feasibility(mask, NO_SHARED_LANGUAGE)
 
@@ -108,6 +102,43 @@ def feasible_mentors(
         if not mask.any():
             return Feasibility(mask, ALL_CANDIDATES_EXCLUDED)
     return Feasibility(mask, None)
+
+
+_LANGUAGE_CACHE = 256  # language sets remembered per index
+
+
+def _open_mentors(
+    index: MentorIndex, eligibility: Eligibility | None
+) -> tuple[BoolArray, bool, BoolArray, bool]:
+    """(active eligible mentors, any?, ... of those with a free seat, any?). The first part is
+    cached per index; seats are not, callers may replace `index.free_capacity`."""
+    key = ("open", None if eligibility is None or eligibility.is_open else eligibility)
+    cached = index.cache.get(key)
+    if cached is None:
+        open_ = index.active & index.is_mentor & index.eligible(eligibility)
+        open_.setflags(write=False)
+        cached = (open_, bool(open_.any()))
+        index.cache[key] = cached
+    open_, has_open = cached
+    free = open_ & (index.free_capacity > 0)
+    return open_, has_open, free, bool(free.any())
+
+
+def _speaking(index: MentorIndex, languages: frozenset[str]) -> BoolArray:
+    """Mentors sharing a language with `languages` or listing none (cached per set)."""
+    cache: dict[frozenset[str], BoolArray] = index.cache.setdefault("languages", {})
+    mask = cache.get(languages)
+    if mask is None:
+        mask = index.n_languages == 0  # a mentor listing no language does not block
+        for language in languages:
+            code = index.language_vocab.get(language)
+            if code is not None:
+                mask[index.language_mentors[code]] = True
+        mask.setflags(write=False)
+        if len(cache) >= _LANGUAGE_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[languages] = mask
+    return mask
 
 
 def group_exclusions(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -20,6 +21,8 @@ REFERENCE_INSTANT = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+_NO_POSITIONS: IntArray = np.zeros(0, dtype=np.int64)
 
 
 @lru_cache(maxsize=1024)
@@ -140,6 +143,9 @@ class MentorIndex:
             self.managers.get(m.manager_id) if m.manager_id else None for m in self.mentors
         )
         self._eligible_cache: dict[Eligibility, BoolArray] = {}
+        self._reports: dict[int, IntArray] | None = None
+        # Derived structures built lazily by the scoring code (keyed by name).
+        self.cache: dict[Hashable, Any] = {}
 
     def __len__(self) -> int:
         return self.size
@@ -149,6 +155,25 @@ class MentorIndex:
         first = person.manager_id
         second = self.managers.get(first) if first else None
         return first, second
+
+    def reports_of(self, employee_id: str) -> IntArray:
+        """Positions of the mentors whose manager or skip-level manager is `employee_id`."""
+        if self._reports is None:
+            codes = np.concatenate([self.manager1, self.manager2])
+            positions = np.concatenate([np.arange(self.size, dtype=np.int64)] * 2)
+            known = codes >= 0
+            codes, positions = codes[known], positions[known]
+            order = np.lexsort((positions, codes))
+            codes, positions = codes[order], positions[order]
+            keys, starts = np.unique(codes, return_index=True)
+            groups = np.split(positions, starts[1:]) if keys.size else []
+            self._reports = {
+                int(k): np.unique(g) for k, g in zip(keys.tolist(), groups, strict=True)
+            }
+        code = self.people.codes.get(employee_id)
+        if code is None:
+            return _NO_POSITIONS
+        return self._reports.get(code, _NO_POSITIONS)
 
     def eligible(self, eligibility: Eligibility | None) -> BoolArray:
         """Mask of mentors admitted by a program's eligibility (cached per eligibility)."""

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .constraints import feasible_mentors
 from .index import FloatArray, MentorIndex, utc_offset_hours
 from .model import Eligibility, Person, Weights
-from .scoring import COMPONENTS, score_mentee, working_hours_overlap
+from .scoring import COMPONENTS, components_at, rank_scores, working_hours_overlap
 
 __all__ = ["Explanation", "Suggestion", "demand_penalty", "explain", "suggest"]
 
@@ -41,8 +42,15 @@ def explain(
     index: MentorIndex, mentee: Person, mentor_pos: int, components: Mapping[str, FloatArray]
 ) -> Explanation:
     """Breakdown of the components for one mentor and short, readable reasons."""
+    values = {name: float(components[name][mentor_pos]) for name in COMPONENTS}
+    return _explain(index, mentee, mentor_pos, values)
+
+
+def _explain(
+    index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping[str, float]
+) -> Explanation:
     mentor = index.mentors[mentor_pos]
-    breakdown = {name: round(float(components[name][mentor_pos]), 4) for name in COMPONENTS}
+    breakdown = {name: round(values[name], 4) for name in COMPONENTS}
     reasons: list[str] = []
 
     offered = {s.name: s.level for s in mentor.skills}
@@ -98,9 +106,8 @@ def suggest(
 ) -> list[Suggestion]:
     """Top-`limit` feasible mentors, best first. With `demand` (pending proposals per mentor
     position) ranking uses score x `demand_penalty`; the reported score stays the raw score."""
-    scores, feasible, parts = score_mentee(
-        index, mentee, weights, exclude=exclude, eligibility=eligibility
-    )
+    scores = rank_scores(index, mentee, weights)
+    feasible = feasible_mentors(index, mentee, exclude=exclude, eligibility=eligibility).mask
     rank = scores if demand is None else scores * demand_penalty(demand, index.free_capacity)
     key = np.where(feasible, rank, -np.inf)
     k = min(limit, int(np.count_nonzero(feasible)))
@@ -108,12 +115,15 @@ def suggest(
         return []
     top = np.argpartition(key, key.size - k)[key.size - k :]
     top = top[np.lexsort((top, -key[top]))]  # best first; ties by position, deterministic
+    small = components_at(index, mentee, top)
     return [
         Suggestion(
             mentor_id=index.ids[pos],
             position=int(pos),
             score=float(scores[pos]),
-            explanation=explain(index, mentee, int(pos), parts),
+            explanation=_explain(
+                index, mentee, pos, {name: float(small[name][i]) for name in COMPONENTS}
+            ),
         )
-        for pos in top
+        for i, pos in enumerate(top.tolist())
     ]

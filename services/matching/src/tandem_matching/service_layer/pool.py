@@ -2,8 +2,10 @@
 
 Suggestions never read Mongo to score: the index is built from the projection once, and
 rebuilt (off the event loop) only when a change touches a mentor or a reporting line. Changes
-are found by the projection's ``seq`` counter, polled when this process wrote to the
-projection (``mark_dirty``) or every ``refresh_interval_s`` (other replicas' writes).
+are found by the projection's ``seq`` counter: a background poller reads the counter every
+``refresh_interval_s`` (one lookup by id) and fetches the changed snapshots only when it
+moved or at the slow full resync; what this process wrote (``mark_dirty``) is fetched before
+the next reader goes on. Readers never wait for the poller's I/O otherwise.
 """
 
 import asyncio
@@ -26,10 +28,15 @@ Document = dict[str, Any]
 # seq after a higher one became visible.
 _SEQ_OVERLAP = 64
 _LOAD_RELOAD_FACTOR = 5
+# A write whose counter value was drawn before our last look but committed after it is
+# caught by this periodic catch-up (in refresh intervals).
+_RESYNC_FACTOR = 60
 
 
 def _skills(values: Any) -> tuple[Skill, ...]:
-    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
+    return tuple(
+        Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ()
+    )
 
 
 def person_of(document: Document) -> Person | None:
@@ -80,9 +87,11 @@ class MentorPool:
         self.refresh_interval_s = refresh_interval_s
         self.people: dict[str, Person] = {}
         self.managers: dict[str, str | None] = {}
+        self.versions: dict[str, int] = {}
         self._seq = 0
         self._dirty = True
-        self._polled_at = float("-inf")
+        self._fetched_at = float("-inf")
+        self._counter_seen = -1
         self._loads_at = float("-inf")
         self._load: dict[str, tuple[int, int]] = {}
         self._lock = asyncio.Lock()
@@ -107,18 +116,28 @@ class MentorPool:
             self._active[pos], self._pending[pos] = counts
 
     async def refresh(self) -> None:
-        now = time.monotonic()
-        if not self._dirty and now - self._polled_at < self.refresh_interval_s:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            if not self._dirty and now - self._polled_at < self.refresh_interval_s:
+        """Catch up at once with what this process wrote (a no-op most of the time)."""
+        if self._dirty:
+            await self._sync()
+
+    async def poll(self) -> None:
+        """Catch up with other replicas' writes (the background poller, every interval)."""
+        await self._sync(polling=True)
+
+    async def _sync(self, *, polling: bool = False) -> None:
+        async with self._lock:  # also waits for a sync already under way
+            if not (polling or self._dirty):
                 return
-            self._dirty = False
-            self._polled_at = now
-            changed = await self.projection.changed_since(max(0, self._seq - _SEQ_OVERLAP))
-            for document in changed:
-                self._apply(document)
+            now = time.monotonic()
+            dirty, self._dirty = self._dirty, False
+            counter = await self.projection.last_seq()
+            resync = now - self._fetched_at >= self.refresh_interval_s * _RESYNC_FACTOR
+            if dirty or resync or counter != self._counter_seen:
+                changed = await self.projection.changed_since(max(0, self._seq - _SEQ_OVERLAP))
+                for document in changed:
+                    self._apply(document)
+                self._counter_seen = counter
+                self._fetched_at = now
             if now - self._loads_at >= self.refresh_interval_s * _LOAD_RELOAD_FACTOR:
                 self._load = await self.loads.all()
                 self._loads_at = now
@@ -129,6 +148,7 @@ class MentorPool:
     def _apply(self, document: Document) -> None:
         self._seq = max(self._seq, int(document.get(SEQ_FIELD, 0)))
         employee_id = document["_id"]
+        self.versions[employee_id] = int(document.get("version", 0))
         before = self.people.get(employee_id)
         after = person_of(document)
         if before == after:
@@ -139,12 +159,16 @@ class MentorPool:
         else:
             self.people[employee_id] = after
             self.managers[employee_id] = after.manager_id
-        line_changed = (before.manager_id if before else None) != (after.manager_id if after else None)
+        line_changed = (before.manager_id if before else None) != (
+            after.manager_id if after else None
+        )
         if _indexed(before) or _indexed(after) or line_changed:
             self._index_stale = True
 
     async def _rebuild(self) -> None:
-        mentors = sorted((p for p in self.people.values() if _indexed(p)), key=lambda p: p.employee_id)
+        mentors = sorted(
+            (p for p in self.people.values() if _indexed(p)), key=lambda p: p.employee_id
+        )
         managers = dict(self.managers)
         self._index = await asyncio.to_thread(MentorIndex, mentors, managers=managers)
         self._capacity = np.array([p.mentor_capacity for p in mentors], dtype=np.int64)

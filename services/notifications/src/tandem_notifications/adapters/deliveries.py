@@ -1,7 +1,11 @@
 """Deliveries (collection ``deliveries``): one document per (event, recipient, channel).
 
-FerretDB 1.24 on SQLite scans a collection for every update or delete, so state transitions
-are batched (``update_many`` over a batch of ids) instead of one update per delivery.
+The delivery document is the truth. Finding what is due must not scan it (FerretDB scans a
+collection for any filter other than ``_id``), so pending deliveries also have a small entry in
+``delivery_queue`` (``_id`` = the delivery id, ``channel``, ``due``) that is removed once the
+delivery is finished. The queue is only an index: a delivery is sent only after it was leased
+by an ``_id``-guarded update of the delivery itself, and a queue entry whose delivery is no
+longer pending is dropped. Every write after recording goes by ``_id`` (``$in`` over a batch).
 """
 
 import base64
@@ -9,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -20,6 +24,7 @@ __all__ = ["DeliveryRepository", "InboxPage"]
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 PERSONAL_FIELDS = ("to", "subject", "text", "html", "body")
+QUEUE = "delivery_queue"
 
 
 class InboxPage:
@@ -27,41 +32,82 @@ class InboxPage:
         self.items, self.next_cursor, self.unread = items, next_cursor, unread
 
 
+async def _insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
+    """Insert, skipping ones whose ``_id`` exists; the indexes of the documents skipped."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {int(e["index"]) for e in errors}
+    return set()
+
+
 class DeliveryRepository:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self.queue = collection.database[QUEUE]
 
     async def create_indexes(self) -> None:
-        await self.collection.create_index([("status", ASCENDING), ("channel", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.collection.create_index([("recipient_id", ASCENDING), ("channel", ASCENDING), ("inbox_key", DESCENDING)])
+        await self.queue.create_index([("channel", ASCENDING), ("due", ASCENDING)])
 
     async def add(self, documents: Sequence[Document]) -> int:
-        """Insert new deliveries; ones that exist already (a redelivered event) are left alone."""
+        """Insert new deliveries and queue the pending ones; returns how many were new.
+
+        A redelivered event inserts nothing; its deliveries still pending (a crash between the
+        two inserts) are queued again, finished ones are not.
+        """
         if not documents:
             return 0
-        try:
-            result = await self.collection.insert_many(list(documents), ordered=False)
-        except BulkWriteError as error:
-            others = [e for e in error.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY]
-            if others:
-                raise
-            return int(error.details.get("nInserted", 0))
-        return len(result.inserted_ids)
-
-    async def due(self, channel: str, *, now: datetime, limit: int) -> list[Document]:
-        cursor = self.collection.find(
-            {"status": PENDING, "channel": channel, "next_attempt_at": {"$lte": now}}, limit=limit
+        documents = list(documents)
+        existing = await _insert_new(self.collection, documents)
+        pending = [d for i, d in enumerate(documents) if i not in existing]
+        if existing:
+            ids = [documents[i]["_id"] for i in existing]
+            pending += await self.collection.find(
+                {"_id": {"$in": ids}, "status": PENDING}, {"channel": 1, "next_attempt_at": 1}
+            ).to_list()
+        await _insert_new(
+            self.queue, [{"_id": d["_id"], "channel": d["channel"], "due": d["next_attempt_at"]} for d in pending]
         )
-        return await cursor.to_list()
+        return len(documents) - len(existing)
 
-    async def claim(self, documents: Sequence[Document], *, token: str, lease_until: datetime, now: datetime) -> list[Document]:
-        """Lease due deliveries to this dispatcher pass (one write for the whole batch)."""
-        ids = [document["_id"] for document in documents]
+    async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
+        """Ids of deliveries of ``channel`` due at ``now`` (from the small queue)."""
+        cursor = self.queue.find({"channel": channel, "due": {"$lte": now}}, {"_id": 1}, limit=limit)
+        return [entry["_id"] for entry in await cursor.to_list()]
+
+    async def claim(self, ids: Sequence[str], *, token: str, lease_until: datetime, now: datetime) -> list[Document]:
+        """Lease due deliveries to this dispatcher pass: one guarded write for the whole batch.
+
+        Queue entries that turn out stale (delivery finished, cancelled or not yet due) are
+        dropped or moved to the delivery's own time.
+        """
+        ids = list(ids)
+        if not ids:
+            return []
         await self.collection.update_many(
             {"_id": {"$in": ids}, "status": PENDING, "next_attempt_at": {"$lte": now}},
             {"$set": {"next_attempt_at": lease_until, "lease": token}, "$inc": {"attempts": 1}},
         )
-        return await self.collection.find({"_id": {"$in": ids}, "lease": token, "status": PENDING}).to_list()
+        found = await self.collection.find({"_id": {"$in": ids}}).to_list()
+        claimed = [d for d in found if d.get("lease") == token and d["status"] == PENDING]
+        mine = {d["_id"] for d in claimed}
+        later = [UpdateOne({"_id": d["_id"]}, {"$set": {"due": d["next_attempt_at"]}})
+                 for d in found if d["_id"] not in mine and d["status"] == PENDING]
+        alive = mine | {d["_id"] for d in found if d["status"] == PENDING}
+        gone = [i for i in ids if i not in alive]
+        if claimed:
+            await self.queue.update_many({"_id": {"$in": list(mine)}}, {"$set": {"due": lease_until}})
+        if later:
+            await self.queue.bulk_write(later, ordered=False)
+        if gone:
+            await self.queue.delete_many({"_id": {"$in": gone}})
+        return claimed
 
     async def mark(self, ids: Iterable[str], status: str, *, at: datetime, error: str | None = None) -> None:
         ids = list(ids)
@@ -71,6 +117,7 @@ class DeliveryRepository:
         if error is not None:
             changes["last_error"] = error
         await self.collection.update_many({"_id": {"$in": ids}, "status": PENDING}, {"$set": changes})
+        await self.queue.delete_many({"_id": {"$in": ids}})
 
     async def reschedule(self, ids: Iterable[str], *, at: datetime, error: str) -> None:
         ids = list(ids)
@@ -79,6 +126,7 @@ class DeliveryRepository:
                 {"_id": {"$in": ids}, "status": PENDING},
                 {"$set": {"next_attempt_at": at, "last_error": error}},
             )
+            await self.queue.update_many({"_id": {"$in": ids}}, {"$set": {"due": at}})
 
     async def get(self, delivery_id: str) -> Document | None:
         return await self.collection.find_one({"_id": delivery_id})

@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import ASCENDING
 
 from tandem_chassis import AggregateStore
+from tandem_chassis.outbox import AggregateWrite
 from tandem_contracts import EventData
 
 __all__ = ["OutcomeLog"]
@@ -29,7 +30,8 @@ class OutcomeLog:
         await self.store.collection.create_index([("applied", ASCENDING)])
 
     async def record(self, batch_id: str, outcome: Document, events: Sequence[EventData]) -> None:
-        await self.store.create(batch_id, {**outcome, "applied": False}, events)
+        # write_many stages the outbox entries with one insert_many (create inserts them one by one)
+        await self.store.write_many([AggregateWrite(batch_id, None, {**outcome, "applied": False}, events)])
 
     async def unapplied(self) -> list[Document]:
         return await self.store.collection.find({"applied": False}).to_list()

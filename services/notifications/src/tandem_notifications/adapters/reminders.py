@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from tandem_chassis import upsert_if_newer
 
@@ -34,7 +35,16 @@ class ReminderRepository:
         )
 
     async def stop(self, mentorship_id: str, *, version: int) -> bool:
-        return await upsert_if_newer(self.collection, mentorship_id, version, {"active": False})
+        """End the schedule; an end wins over a start of the same version (it is final)."""
+        try:
+            result = await self.collection.update_one(
+                {"_id": mentorship_id, "version": {"$lte": version}},
+                {"$set": {"active": False, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # a newer version is stored
+        return result.upserted_id is not None or result.modified_count > 0
 
     async def due(self, *, now: datetime, limit: int = 200) -> list[Document]:
         return await self.collection.find({"active": True, "next_due_at": {"$lte": now}}, limit=limit).to_list()

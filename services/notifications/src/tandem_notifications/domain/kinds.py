@@ -57,12 +57,19 @@ _OUTCOMES: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    """One notification of ``kind`` for ``recipient_id``; ``counterpart_id`` is named in it."""
+    """One notification of ``kind`` for ``recipient_id``; ``counterpart_id`` is named in it.
+
+    ``variant`` tells apart two notifications one event sends to the same recipient.
+    """
 
     kind: str
     recipient_id: str
     context: Mapping[str, Any] = field(default_factory=dict)
     counterpart_id: str | None = None
+    variant: str | None = None
+
+    def source_id(self, event_id: str) -> str:
+        return f"{event_id}#{self.variant}" if self.variant else event_id
 
 
 def intents_for(event_type: str, data: EventData) -> list[Intent]:
@@ -96,7 +103,7 @@ def _registered(profile: ProfileRegistered) -> list[Intent]:
     intents = [Intent(WELCOME, profile.employee_id, {})]
     missing = _missing_mentoring_fields(profile)
     if missing:
-        intents.append(Intent(COMPLETE_PROFILE, profile.employee_id, {"missing": missing}))
+        intents.append(Intent(COMPLETE_PROFILE, profile.employee_id, {"missing": missing}, variant=COMPLETE_PROFILE))
     return intents
 
 

@@ -1,0 +1,232 @@
+"""Suggestion latency over HTTP (real app in a uvicorn process) against 100,000 mentors.
+
+    uv run --frozen python bench/bench_suggest_http.py [--mentors N] [--queries N]
+
+Needs Kafka and MongoDB (``TANDEM_KAFKA_BOOTSTRAP_SERVERS`` / ``TANDEM_MONGODB_URI``, default
+the local stack). The mentors are bulk-inserted into the matching service's projection, the
+service is started as ``python -m tandem_matching`` on a free port, and sequential
+``GET /v1/mentees/{id}/suggestions?limit=5`` requests are timed end to end. The same query set
+is then run against the domain's ``suggest`` in this process for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+from pymongo import AsyncMongoClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_round import make_people
+from tandem_chassis.auth import mint_dev_token
+from tandem_matching.domain.index import MentorIndex
+from tandem_matching.domain.model import Person, Weights
+from tandem_matching.domain.suggestions import suggest
+
+SECRET = "bench-secret-for-dev-mode-only-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def projection_document(person: Person, seq: int) -> dict[str, object]:
+    """A profile snapshot as the matching projection stores it."""
+    return {
+        "_id": person.employee_id,
+        "employee_id": person.employee_id,
+        "version": 1,
+        "seq": seq,
+        "status": "active" if person.active else "inactive",
+        "roles": sorted(person.roles),
+        "department": person.department,
+        "level": person.level,
+        "manager_id": person.manager_id,
+        "location": person.location,
+        "timezone": person.timezone,
+        "languages": list(person.languages),
+        "skills": [{"name": s.name, "level": s.level} for s in person.skills],
+        "goals": [{"name": s.name, "level": s.level} for s in person.goals],
+        "interests": list(person.interests),
+        "mentor_capacity": person.mentor_capacity,
+        "preferences": {"department": person.department_preference},
+    }
+
+
+def start_service(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+    """``python -m tandem_matching`` as production runs it; output goes to a log file."""
+    fd, name = tempfile.mkstemp(prefix="bench-matching-", suffix=".log")
+    with os.fdopen(fd, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tandem_matching"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return process, Path(name)
+
+
+def tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+def percentiles(times_ms: list[float]) -> tuple[float, float, float]:
+    p50, p99 = np.percentile(times_ms, [50, 99])
+    return float(p50), float(p99), max(times_ms)
+
+
+async def load_projection(uri: str, database: str, people: list[Person]) -> float:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+    started = time.perf_counter()
+    try:
+        profiles = client[database]["profiles"]
+        batch = 5_000
+        for start in range(0, len(people), batch):
+            chunk = people[start : start + batch]
+            await profiles.insert_many(
+                [projection_document(p, start + i + 1) for i, p in enumerate(chunk)], ordered=False
+            )
+        await client[database]["counters"].insert_one({"_id": "profiles", "value": len(people)})
+    finally:
+        await client.close()
+    return time.perf_counter() - started
+
+
+async def drop(uri: str, database: str) -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+    try:
+        await client.drop_database(database)
+    finally:
+        await client.close()
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> float:
+    started = time.perf_counter()
+    async with httpx.AsyncClient() as client:
+        while time.perf_counter() - started < timeout_s:
+            if process.poll() is not None:
+                raise RuntimeError("the matching service exited during start-up")
+            try:
+                if (await client.get(f"{url}/health/ready", timeout=5)).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError("the matching service did not become ready")
+
+
+async def time_http(url: str, mentee_ids: list[str]) -> list[float]:
+    headers = {
+        "Authorization": f"Bearer {mint_dev_token(SECRET, sub='bench', roles=['program_admin'])}"
+    }
+    times: list[float] = []
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        for mentee_id in mentee_ids[:10]:  # warm-up
+            (await client.get(f"/v1/mentees/{mentee_id}/suggestions?limit=5")).raise_for_status()
+        for mentee_id in mentee_ids:
+            t0 = time.perf_counter()
+            response = await client.get(f"/v1/mentees/{mentee_id}/suggestions?limit=5")
+            times.append((time.perf_counter() - t0) * 1000)
+            response.raise_for_status()
+            assert len(response.json()["suggestions"]) <= 5
+    return times
+
+
+def time_domain(mentors: list[Person], mentees: list[Person]) -> tuple[float, list[float]]:
+    t0 = time.perf_counter()
+    index = MentorIndex(sorted((m for m in mentors if m.active), key=lambda p: p.employee_id))
+    build = time.perf_counter() - t0
+    demand = np.zeros(len(index), dtype=np.int64)
+    suggest(index, mentees[0], Weights(), demand=demand)
+    times = []
+    for mentee in mentees:
+        t0 = time.perf_counter()
+        suggest(index, mentee, Weights(), limit=5, demand=demand)
+        times.append((time.perf_counter() - t0) * 1000)
+    return build, times
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mentors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--ready-timeout", type=float, default=1800, help="seconds for start-up")
+    parser.add_argument(
+        "--database", help="reuse this already loaded projection database (kept afterwards)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database")
+    args = parser.parse_args()
+
+    kafka = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    mongo = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")
+    run = f"bench{uuid.uuid4().hex[:8]}"
+    database = args.database or f"tandem_matching_{run}"
+
+    rng = np.random.default_rng(args.seed)
+    mentors = make_people(rng, args.mentors, "mentor", prefix="m", capacity=3)
+    mentees = make_people(rng, args.queries, "mentee", prefix="e")
+    mentees = [replace(p, active=True) for p in mentees]
+    loaded = 0.0 if args.database else await load_projection(mongo, database, mentors + mentees)
+
+    port = free_port()
+    env = os.environ | {
+        "TANDEM_KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "TANDEM_MONGODB_URI": mongo,
+        "TANDEM_MONGODB_DATABASE": database,
+        "TANDEM_KAFKA_TOPIC_PREFIX": f"{run}.",
+        "TANDEM_KAFKA_GROUP_PREFIX": f"{run}.",
+        "TANDEM_KAFKA_TOPIC_PARTITIONS": "1",
+        "TANDEM_HTTP_PORT": str(port),
+        "TANDEM_ENV": "dev",
+        "TANDEM_JWT_SECRET": SECRET,
+        "TANDEM_LOG_LEVEL": "WARNING",
+    }
+    process, log = start_service(env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        startup = await wait_ready(url, process, args.ready_timeout)
+        http_times = await time_http(url, [m.employee_id for m in mentees])
+    except Exception:
+        print(tail(log), file=sys.stderr)
+        raise
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if not (args.keep or args.database):
+            await drop(mongo, database)
+    build, domain_times = time_domain(mentors, mentees)
+
+    print(
+        f"\n### suggestions, top-5 over {args.mentors:,} mentors "
+        f"({args.queries} sequential queries)\n"
+    )
+    print(
+        f"projection bulk load {loaded:.1f} s; service start-up (reads the projection, builds "
+        f"the index) {startup:.1f} s; "
+        f"in-process index build {build:.1f} s\n"
+    )
+    print("| path | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
+    for name, times in (
+        ("HTTP: GET /v1/mentees/{id}/suggestions (uvicorn process)", http_times),
+        ("domain only: suggest(index, mentee, demand=...)", domain_times),
+    ):
+        p50, p99, worst = percentiles(times)
+        print(f"| {name} | {p50:.2f} | {p99:.2f} | {worst:.2f} |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

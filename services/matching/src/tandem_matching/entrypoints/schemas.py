@@ -1,0 +1,153 @@
+"""Request and response bodies of the matching HTTP API."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tandem_contracts import MentorshipSnapshot
+
+__all__ = [
+    "EligibilityIn",
+    "EndRequest",
+    "EnrollmentIn",
+    "MentorshipPage",
+    "MentorshipRequest",
+    "ProgramIn",
+    "ProgramPage",
+    "ProgramView",
+    "RoundView",
+    "SuggestionPage",
+    "SuggestionView",
+    "WeightsIn",
+]
+
+EmployeeId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MentorshipRequest(_In):
+    mentee_id: EmployeeId
+    mentor_id: EmployeeId
+    message: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class EndRequest(_In):
+    reason: Literal["completed", "cancelled"]
+
+
+class MentorshipPage(BaseModel):
+    items: list[MentorshipSnapshot]
+
+
+class SuggestionView(BaseModel):
+    mentor_id: str
+    score: float
+    breakdown: dict[str, float]
+    reasons: list[str]
+
+
+class SuggestionPage(BaseModel):
+    mentee_id: str
+    suggestions: list[SuggestionView]
+
+
+class EligibilityIn(_In):
+    departments: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+    min_level: Annotated[int | None, Field(ge=1)] = None
+    max_level: Annotated[int | None, Field(ge=1)] = None
+    locations: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+
+
+class WeightsIn(_In):
+    goal_fit: Annotated[float, Field(ge=0)] = 0.45
+    seniority: Annotated[float, Field(ge=0)] = 0.15
+    timezone: Annotated[float, Field(ge=0)] = 0.15
+    department: Annotated[float, Field(ge=0)] = 0.10
+    interests: Annotated[float, Field(ge=0)] = 0.15
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "WeightsIn":
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one weight must be positive")
+        return self
+
+
+class ProgramIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str | None, Field(max_length=4000)] = None
+    eligibility: EligibilityIn = Field(default_factory=EligibilityIn)
+    weights: WeightsIn = Field(default_factory=WeightsIn)
+    objective: Literal["score", "participation"] = "score"
+    mentorship_length_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    proposal_expiry_days: Annotated[float | None, Field(gt=0, le=365)] = None
+
+
+class EnrollmentIn(_In):
+    mentee_ids: list[EmployeeId] = Field(default_factory=list, max_length=10_000)
+    mentor_ids: list[EmployeeId] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _someone(self) -> "EnrollmentIn":
+        if not self.mentee_ids and not self.mentor_ids:
+            raise ValueError("enroll at least one mentee or mentor")
+        return self
+
+
+class ProgramView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    program_id: str
+    version: int
+    name: str
+    description: str | None = None
+    eligibility: EligibilityIn
+    weights: WeightsIn
+    objective: Literal["score", "participation"]
+    mentorship_length_days: int
+    proposal_expiry_days: float | None = None
+    admin_ids: list[str]
+    mentee_ids: list[str]
+    mentor_ids: list[str]
+    round_ids: list[str]
+    created_at: datetime
+
+
+class ProgramPage(BaseModel):
+    items: list[ProgramView]
+
+
+class UnmatchedView(BaseModel):
+    mentee_id: str
+    reason: str
+
+
+class PairView(BaseModel):
+    mentee_id: str
+    mentor_id: str
+    score: float
+
+
+class RoundView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    program_id: str
+    round_id: str
+    status: str
+    objective: str | None = None
+    started_at: datetime
+    completed_at: datetime | None = None
+    matched: int = 0
+    pairs: list[PairView] = Field(default_factory=list)
+    unmatched: list[UnmatchedView] = Field(default_factory=list)
+    unmatched_reasons: dict[str, int] = Field(default_factory=dict)
+    total_score: float = 0.0
+    mean_score: float | None = None
+    min_score: float | None = None
+    mentor_load: dict[str, int] = Field(default_factory=dict)
+
+
+def round_view(document: dict[str, Any]) -> RoundView:
+    return RoundView.model_validate(document)
