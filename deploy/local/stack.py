@@ -279,6 +279,16 @@ def run_platform() -> int:
     if env.get("TANDEM_ENV", "dev") == "dev" and not env.get("TANDEM_JWT_SECRET"):
         env["TANDEM_JWT_SECRET"] = dev_jwt_secret()
     children = {}
+    if not env.get("TANDEM_SMTP_HOST"):
+        # A local mail sink so the platform's emails land somewhere you can read: .local/mail.
+        sink_port = env.get("TANDEM_LOCAL_SMTP_PORT", "1025")
+        env |= {"TANDEM_SMTP_HOST": "127.0.0.1", "TANDEM_SMTP_PORT": sink_port}
+        for folder in ("tmp", "new", "cur"):  # a Maildir
+            (CACHE / "mail" / folder).mkdir(parents=True, exist_ok=True)
+        children["mail sink"] = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{sink_port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(CACHE / "mail")],
+        )
     for name, port in SERVICES.items():
         env_one = env | {"TANDEM_HTTP_PORT": env.get(f"TANDEM_{name.upper()}_HTTP_PORT", str(port))}
         children[name] = subprocess.Popen([sys.executable, "-m", f"tandem_{name}"], env=env_one)
@@ -296,6 +306,8 @@ def run_platform() -> int:
     for name, port in SERVICES.items():
         print(f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)")
     print(f"  kafka          127.0.0.1:{Kafka().port}\n  store          mongodb://127.0.0.1:{Store().port}")
+    if "mail sink" in children:
+        print(f"  mail sink      smtp://127.0.0.1:{env['TANDEM_SMTP_PORT']} -> maildir {CACHE / 'mail'}")
     if "TANDEM_JWT_SECRET" in env and env.get("TANDEM_ENV", "dev") == "dev":
         print(f"  dev tokens     HS256 with the secret in {CACHE / 'dev-jwt-secret'} (unless TANDEM_JWT_SECRET is set)")
     print("Press Ctrl-C to stop.\n", flush=True)
