@@ -103,7 +103,7 @@ def test_the_fast_suggest_path_agrees_with_score_mentee_and_components(mentor, m
     index = MentorIndex(mentors)
     positions = np.arange(len(mentors))
     for person in mentees:
-        scores, feasible, parts = score_mentee(index, person)
+        scores, feasible, _ = score_mentee(index, person)
         assert rank_scores(index, person) == pytest.approx(scores, abs=1e-12)
         small = components_at(index, person, positions)
         for name, values in components(index, person).items():

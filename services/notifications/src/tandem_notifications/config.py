@@ -18,7 +18,7 @@ class Settings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Tandem <no-reply@tandem.local>"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
-    smtp_connections: int = Field(default=4, ge=1, description="parallel SMTP sessions")
+    smtp_connections: int = Field(default=8, ge=1, description="parallel SMTP sessions (emails in flight at once)")
 
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1)

@@ -1,6 +1,5 @@
 """Fixtures: the notifications service in-process, a real SMTP sink and webhook receiver."""
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -11,11 +10,11 @@ import pytest
 from fastapi import FastAPI
 
 from tandem_chassis.testing import as_record, publish_raw
-from tandem_contracts import CloudEvent, EventData, new_event, topics
+from tandem_contracts import CloudEvent, EventData, new_event
 from tandem_notifications.bootstrap import build_app
 from tandem_notifications.config import Settings
 
-from tandem_notifications.testing import SmtpSink, WebhookReceiver, eventually, free_port, token
+from tandem_notifications.testing import SmtpSink, WebhookReceiver, free_port
 
 
 

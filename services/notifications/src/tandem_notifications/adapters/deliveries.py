@@ -9,11 +9,12 @@ longer pending is dropped. Every write after recording goes by ``_id`` (``$in`` 
 """
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -59,7 +60,8 @@ class DeliveryRepository:
         """Insert new deliveries and queue the pending ones; returns how many were new.
 
         A redelivered event inserts nothing; its deliveries still pending (a crash between the
-        two inserts) are queued again, finished ones are not.
+        two inserts) are queued again (a queue entry already there stays as it is), finished
+        ones are not.
         """
         if not documents:
             return 0
@@ -69,11 +71,12 @@ class DeliveryRepository:
         if existing:
             ids = [documents[i]["_id"] for i in existing]
             pending += await self.collection.find(
-                {"_id": {"$in": ids}, "status": PENDING}, {"channel": 1, "next_attempt_at": 1}
+                {"_id": {"$in": ids}, "status": PENDING}, {"channel": 1, "next_attempt_at": 1, "attempts": 1}
             ).to_list()
-        await _insert_new(
-            self.queue, [{"_id": d["_id"], "channel": d["channel"], "due": d["next_attempt_at"]} for d in pending]
-        )
+        await _insert_new(self.queue, [
+            {"_id": d["_id"], "channel": d["channel"], "due": d["next_attempt_at"], "attempts": d.get("attempts", 0)}
+            for d in pending
+        ])
         return len(documents) - len(existing)
 
     async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
@@ -82,49 +85,55 @@ class DeliveryRepository:
         return [entry["_id"] for entry in await cursor.to_list()]
 
     async def claim(self, ids: Sequence[str], *, token: str, lease_until: datetime, now: datetime) -> list[Document]:
-        """Lease due deliveries to this dispatcher pass: one guarded write for the whole batch.
+        """Lease due deliveries to this dispatcher pass; the leased ones that are still pending.
 
-        Queue entries that turn out stale (delivery finished, cancelled or not yet due) are
-        dropped or moved to the delivery's own time.
+        The lease and the attempt count are written to the small queue entries (one guarded
+        write for the batch), not to the deliveries. Entries whose delivery is no longer
+        pending (finished, cancelled, erased) are dropped.
         """
         ids = list(ids)
         if not ids:
             return []
-        await self.collection.update_many(
-            {"_id": {"$in": ids}, "status": PENDING, "next_attempt_at": {"$lte": now}},
-            {"$set": {"next_attempt_at": lease_until, "lease": token}, "$inc": {"attempts": 1}},
+        await self.queue.update_many(
+            {"_id": {"$in": ids}, "due": {"$lte": now}},
+            {"$set": {"due": lease_until, "lease": token}, "$inc": {"attempts": 1}},
         )
-        found = await self.collection.find({"_id": {"$in": ids}}).to_list()
-        claimed = [d for d in found if d.get("lease") == token and d["status"] == PENDING]
-        mine = {d["_id"] for d in claimed}
-        later = [UpdateOne({"_id": d["_id"]}, {"$set": {"due": d["next_attempt_at"]}})
-                 for d in found if d["_id"] not in mine and d["status"] == PENDING]
-        alive = mine | {d["_id"] for d in found if d["status"] == PENDING}
-        gone = [i for i in ids if i not in alive]
-        if claimed:
-            await self.queue.update_many({"_id": {"$in": list(mine)}}, {"$set": {"due": lease_until}})
-        if later:
-            await self.queue.bulk_write(later, ordered=False)
+        leased = {
+            entry["_id"]: entry["attempts"]
+            for entry in await self.queue.find({"_id": {"$in": ids}, "lease": token}).to_list()
+        }
+        if not leased:
+            return []
+        claimed = await self.collection.find({"_id": {"$in": list(leased)}, "status": PENDING}).to_list()
+        for delivery in claimed:
+            delivery["attempts"] = leased[delivery["_id"]]
+        gone = set(leased) - {delivery["_id"] for delivery in claimed}
         if gone:
-            await self.queue.delete_many({"_id": {"$in": gone}})
+            await self.queue.delete_many({"_id": {"$in": list(gone)}})
         return claimed
 
-    async def mark(self, ids: Iterable[str], status: str, *, at: datetime, error: str | None = None) -> None:
-        ids = list(ids)
-        if not ids:
+    async def mark(
+        self, attempts: Mapping[str, int], status: str, *, at: datetime, error: str | None = None
+    ) -> None:
+        """Finish deliveries (id -> attempts made): one write per attempt count, then dequeue."""
+        if not attempts:
             return
-        changes: Document = {"status": status, "finished_at": at}
-        if error is not None:
-            changes["last_error"] = error
-        await self.collection.update_many({"_id": {"$in": ids}, "status": PENDING}, {"$set": changes})
-        await self.queue.delete_many({"_id": {"$in": ids}})
+        by_attempts: dict[int, list[str]] = defaultdict(list)
+        for delivery, count in attempts.items():
+            by_attempts[count].append(delivery)
+        for count, ids in by_attempts.items():
+            changes: Document = {"status": status, "finished_at": at, "attempts": count}
+            if error is not None:
+                changes["last_error"] = error
+            await self.collection.update_many({"_id": {"$in": ids}, "status": PENDING}, {"$set": changes})
+        await self.queue.delete_many({"_id": {"$in": list(attempts)}})
 
-    async def reschedule(self, ids: Iterable[str], *, at: datetime, error: str) -> None:
+    async def reschedule(self, ids: Iterable[str], *, at: datetime, error: str, attempts: int) -> None:
         ids = list(ids)
         if ids:
             await self.collection.update_many(
                 {"_id": {"$in": ids}, "status": PENDING},
-                {"$set": {"next_attempt_at": at, "last_error": error}},
+                {"$set": {"next_attempt_at": at, "last_error": error, "attempts": attempts}},
             )
             await self.queue.update_many({"_id": {"$in": ids}}, {"$set": {"due": at}})
 

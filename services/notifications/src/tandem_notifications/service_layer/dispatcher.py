@@ -77,25 +77,40 @@ class Dispatcher:
         self.clock = clock
         self.wake = asyncio.Event()
         self._slots = asyncio.Semaphore(sender.concurrency)
+        self._settling: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         reconciled = False
-        while True:
-            try:
-                if not reconciled:
-                    await self.reconcile()
-                    reconciled = True
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the dispatcher must outlive a store outage
-                log.warning("dispatcher pass failed", channel=self.channel, error=str(error)[:300])
-                reconciled, handled = False, 0
-            if handled:
-                continue
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+        try:
+            while True:
+                try:
+                    if not reconciled:
+                        await self.reconcile()
+                        reconciled = True
+                    handled = await self.run_once()
+                    if not handled:
+                        await self.settled()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # the dispatcher must outlive a store outage
+                    log.warning("dispatcher pass failed", channel=self.channel, error=str(error)[:300])
+                    reconciled, handled = False, 0
+                if handled:
+                    continue
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+        finally:
+            # graceful shutdown: record what was sent before stopping
+            if self._settling is not None and not self._settling.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._settling)
+
+    async def settled(self) -> None:
+        """Wait for the outcome of the last pass to be stored (its error, if it failed)."""
+        settling, self._settling = self._settling, None
+        if settling is not None:
+            await settling
 
     async def reconcile(self) -> None:
         """Apply outcomes recorded before a crash but not yet applied to their deliveries."""
@@ -116,10 +131,13 @@ class Dispatcher:
         started = time.perf_counter()
         errors = await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
         sent = time.perf_counter()
-        await self._settle(token, claimed, errors)
+        # Store this pass's outcome while the next pass claims and sends (the leases keep the
+        # two apart); at most one outcome is in flight, and its failure surfaces here.
+        await self.settled()
+        self._settling = asyncio.create_task(self._settle(token, claimed, errors))
         log.debug("dispatcher pass", channel=self.channel, claimed=len(claimed),
                   claim_ms=round((started - claim_started) * 1000), send_ms=round((sent - started) * 1000),
-                  settle_ms=round((time.perf_counter() - sent) * 1000))
+                  settle_wait_ms=round((time.perf_counter() - sent) * 1000))
         return len(claimed)
 
     async def _attempt(self, delivery: Document) -> DeliveryError | None:
@@ -147,16 +165,16 @@ class Dispatcher:
                 "attempts": delivery["attempts"],
             }
             if error is None:
-                outcome["delivered"].append(delivery["_id"])
+                outcome["delivered"].append({"id": delivery["_id"], "attempts": delivery["attempts"]})
                 events.append(NotificationDelivered(**common, delivered_at=now))
             elif not error.transient or self.policy.exhausted(delivery["attempts"]):
-                outcome["failed"].append({"id": delivery["_id"], "error": str(error)[:500]})
+                outcome["failed"].append({"id": delivery["_id"], "attempts": delivery["attempts"], "error": str(error)[:500]})
                 events.append(NotificationFailed(**common, error=str(error)[:500], failed_at=now))
             else:
                 retries[delivery["attempts"]].append((delivery["_id"], str(error)[:500]))
         for attempts, failed in retries.items():
             at = now + timedelta(seconds=self.policy.delay_s(attempts))
-            outcome["retry"].append({"ids": [i for i, _ in failed], "at": at, "error": failed[0][1]})
+            outcome["retry"].append({"ids": [i for i, _ in failed], "at": at, "error": failed[0][1], "attempts": attempts})
         if events:
             await self.outcomes.record(f"{self.channel}:{token}", outcome, events)
             self.on_outcome()
@@ -164,13 +182,13 @@ class Dispatcher:
 
     async def _apply(self, outcome: Document, *, recorded: bool = True) -> None:
         at = outcome["created_at"]
-        await self.deliveries.mark(outcome["delivered"], DELIVERED, at=at)
-        by_error: dict[str, list[str]] = defaultdict(list)
+        await self.deliveries.mark({d["id"]: d["attempts"] for d in outcome["delivered"]}, DELIVERED, at=at)
+        by_error: dict[str, dict[str, int]] = defaultdict(dict)
         for failed in outcome["failed"]:
-            by_error[failed["error"]].append(failed["id"])
-        for error, ids in by_error.items():
-            await self.deliveries.mark(ids, FAILED, at=at, error=error)
+            by_error[failed["error"]][failed["id"]] = failed["attempts"]
+        for error, attempts in by_error.items():
+            await self.deliveries.mark(attempts, FAILED, at=at, error=error)
         for retry in outcome["retry"]:
-            await self.deliveries.reschedule(retry["ids"], at=retry["at"], error=retry["error"])
+            await self.deliveries.reschedule(retry["ids"], at=retry["at"], error=retry["error"], attempts=retry["attempts"])
         if recorded:
             await self.outcomes.applied(outcome["_id"], at=self.clock())
