@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
-
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.settings import ServiceSettings
 from tandem_chassis.testing import Platform
@@ -86,7 +85,9 @@ async def reachable_infrastructure(infrastructure: Infrastructure) -> Infrastruc
             ensure_topics(infrastructure.kafka_bootstrap_servers, names=(), with_dlq=False), 60
         )
     except Exception as error:
-        pytest.fail(f"Kafka at {infrastructure.kafka_bootstrap_servers} is unreachable: {error}", pytrace=False)
+        pytest.fail(
+            f"Kafka at {infrastructure.kafka_bootstrap_servers} is unreachable: {error}", pytrace=False
+        )
     return infrastructure
 
 
@@ -118,7 +119,9 @@ def isolated_settings(reachable_infrastructure: Infrastructure) -> dict[str, str
 def service_settings(isolated_settings: dict[str, str]):  # type: ignore[no-untyped-def]
     """Build a service's settings for this test: ``service_settings(SettingsClass, "profiles")``."""
 
-    def build(cls: type[ServiceSettings] = ServiceSettings, service: str = "test", **overrides: object) -> ServiceSettings:
+    def build(
+        cls: type[ServiceSettings] = ServiceSettings, service: str = "test", **overrides: object
+    ) -> ServiceSettings:
         values = {
             key.removeprefix("TANDEM_").lower(): value
             for key, value in isolated_settings.items()
@@ -132,8 +135,12 @@ def service_settings(isolated_settings: dict[str, str]):  # type: ignore[no-unty
 
 
 @pytest.fixture
-async def mongo_client(reachable_infrastructure: Infrastructure) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(reachable_infrastructure.mongodb_uri, tz_aware=True)
+async def mongo_client(
+    reachable_infrastructure: Infrastructure,
+) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        reachable_infrastructure.mongodb_uri, tz_aware=True
+    )
     yield client
     await client.close()
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient, UpdateOne
-
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import EmployeeJoined, new_event, topics
@@ -33,16 +32,28 @@ RESULTS = Path(__file__).parent / "results"
 def joined_events(count: int) -> list:
     departments = ["R&D", "Sales", "Ops", "Finance", "People", "Legal"]
     return [
-        as_record(new_event(EmployeeJoined(
-            employee_id=f"emp-{n:06d}", email=f"emp{n}@example.com", display_name=f"Employee {n}",
-            department=departments[n % len(departments)], level=1 + n % 8, manager_id=f"emp-{n // 8:06d}",
-            timezone="Europe/Berlin", languages=["en"],
-        ), source="/bench"))
+        as_record(
+            new_event(
+                EmployeeJoined(
+                    employee_id=f"emp-{n:06d}",
+                    email=f"emp{n}@example.com",
+                    display_name=f"Employee {n}",
+                    department=departments[n % len(departments)],
+                    level=1 + n % 8,
+                    manager_id=f"emp-{n // 8:06d}",
+                    timezone="Europe/Berlin",
+                    languages=["en"],
+                ),
+                source="/bench",
+            )
+        )
         for n in range(count)
     ]
 
 
-async def wait_for_count(collection, query: dict, count: int, started: float, timeout_s: float = 900) -> float:
+async def wait_for_count(
+    collection, query: dict, count: int, started: float, timeout_s: float = 900
+) -> float:
     # A count scans the collection on FerretDB: poll gently so the poll does not slow the run.
     while (await collection.count_documents(query)) < count:
         if time.perf_counter() - started > timeout_s:
@@ -54,8 +65,12 @@ async def wait_for_count(collection, query: dict, count: int, started: float, ti
 async def baseline(topic: str, count: int, database) -> float:
     """A plain consumer: JSON-decode each value, upsert a batch with one bulk_write, commit."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=KAFKA, group_id=f"bench-baseline-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=500,
+        topic,
+        bootstrap_servers=KAFKA,
+        group_id=f"bench-baseline-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=500,
     )
     collection = database["profiles"]
     await consumer.start()
@@ -91,14 +106,18 @@ async def main() -> None:
     args = parser.parse_args()
     run = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings(
-        kafka_bootstrap_servers=KAFKA, mongodb_uri=MONGO, kafka_topic_prefix=f"{run}.",
-        kafka_group_prefix=f"{run}.", mongodb_database=f"{run}_profiles", log_level="WARNING",
+        kafka_bootstrap_servers=KAFKA,
+        mongodb_uri=MONGO,
+        kafka_topic_prefix=f"{run}.",
+        kafka_group_prefix=f"{run}.",
+        mongodb_database=f"{run}_profiles",
+        log_level="WARNING",
     )
     await ensure_topics(settings=settings)
     topic = settings.topic(topics.HR_EMPLOYEES)
     records = joined_events(args.events)
     for start in range(0, len(records), 5000):
-        await publish_raw(KAFKA, topic, records[start:start + 5000])
+        await publish_raw(KAFKA, topic, records[start : start + 5000])
     client = AsyncMongoClient(MONGO)
     try:
         base_s = await baseline(topic, args.events, client[f"{run}_baseline"])
@@ -108,14 +127,16 @@ async def main() -> None:
             await client.drop_database(name)
         await client.close()
     base_rate, ours_rate = args.events / base_s, args.events / ours_s
-    table = "\n".join([
-        f"### HR-event ingest ({args.events:,} `hr.employee.joined`, one run)",
-        "",
-        "| consumer | seconds | events/s | ratio to baseline |",
-        "|---|---:|---:|---:|",
-        f"| baseline: aiokafka + bulk_write upserts | {base_s:.1f} | {base_rate:,.0f} | 1.00 |",
-        f"| Tandem profiles service | {ours_s:.1f} | {ours_rate:,.0f} | {ours_rate / base_rate:.2f} |",
-    ])
+    table = "\n".join(
+        [
+            f"### HR-event ingest ({args.events:,} `hr.employee.joined`, one run)",
+            "",
+            "| consumer | seconds | events/s | ratio to baseline |",
+            "|---|---:|---:|---:|",
+            f"| baseline: aiokafka + bulk_write upserts | {base_s:.1f} | {base_rate:,.0f} | 1.00 |",
+            f"| Tandem profiles service | {ours_s:.1f} | {ours_rate:,.0f} | {ours_rate / base_rate:.2f} |",
+        ]
+    )
     print(table)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.md").write_text(table + "\n")

@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import MentorshipProposed, ProfileRegistered, new_event, topics
 from tandem_contracts.profiles import NotificationPreferences
@@ -51,8 +50,16 @@ def settings_for(run: str, smtp_port: int) -> Settings:
 
 def proposals(count: int, tag: str) -> list:  # type: ignore[type-arg]
     return [
-        new_event(MentorshipProposed(mentorship_id=f"{tag}-{i}", mentor_id=f"b-{i % MENTORS}", mentee_id=f"b-{MENTORS}",
-                                     status="proposed", origin="request"), source="/bench")
+        new_event(
+            MentorshipProposed(
+                mentorship_id=f"{tag}-{i}",
+                mentor_id=f"b-{i % MENTORS}",
+                mentee_id=f"b-{MENTORS}",
+                status="proposed",
+                origin="request",
+            ),
+            source="/bench",
+        )
         for i in range(count)
     ]
 
@@ -73,11 +80,25 @@ async def main(burst: int, rate: float, seconds: float) -> None:
     app = build_app(settings)
     topic = settings.topic(topics.MENTORSHIPS)
     async with app.router.lifespan_context(app):
-        quiet = NotificationPreferences(channels={"inapp": False}, muted_types=["welcome", "complete_profile"])
-        people = [ProfileRegistered(employee_id=f"b-{i}", version=1, status="active", email=f"b-{i}@example.com",
-                                    display_name=f"Bench {i}", notification_preferences=quiet) for i in range(MENTORS + 1)]
-        await publish_raw(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES),
-                          [as_record(new_event(p, source="/bench")) for p in people])
+        quiet = NotificationPreferences(
+            channels={"inapp": False}, muted_types=["welcome", "complete_profile"]
+        )
+        people = [
+            ProfileRegistered(
+                employee_id=f"b-{i}",
+                version=1,
+                status="active",
+                email=f"b-{i}@example.com",
+                display_name=f"Bench {i}",
+                notification_preferences=quiet,
+            )
+            for i in range(MENTORS + 1)
+        ]
+        await publish_raw(
+            settings.kafka_bootstrap_servers,
+            settings.topic(topics.PROFILES),
+            [as_record(new_event(p, source="/bench")) for p in people],
+        )
         recipients = app.state.recipients.collection
         while await recipients.count_documents({}) < MENTORS + 1:
             await asyncio.sleep(0.2)
@@ -85,7 +106,9 @@ async def main(burst: int, rate: float, seconds: float) -> None:
         events = proposals(burst, "burst")
         started = time.monotonic()
         for start in range(0, burst, 500):
-            await publish_raw(settings.kafka_bootstrap_servers, topic, [as_record(e) for e in events[start:start + 500]])
+            await publish_raw(
+                settings.kafka_bootstrap_servers, topic, [as_record(e) for e in events[start : start + 500]]
+            )
         await wait_for(sink, burst, timeout_s=3600)
         throughput = burst / (time.monotonic() - started)
 
@@ -93,8 +116,9 @@ async def main(burst: int, rate: float, seconds: float) -> None:
         sent_at: dict[str, float] = {}
         baseline = len(sink.snapshot())
         # One long-lived producer: a producer per event (publish_raw) cannot keep up 100/s.
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-                                    enable_idempotence=True)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        )
         await producer.start()
         try:
             t0 = time.monotonic()
@@ -118,11 +142,13 @@ async def main(burst: int, rate: float, seconds: float) -> None:
         with contextlib.suppress(Exception):
             await recipients.database.client.drop_database(settings.database_name)
     sink.stop()
-    table = (f"| metric | value |\n|---|---|\n"
-             f"| burst of {burst} events: delivered emails/s | {throughput:.1f} |\n"
-             f"| steady {rate:g} events/s for {seconds:g}s (achieved {achieved:.1f}/s): p50 publish→SMTP receipt | {p50:.0f} ms |\n"
-             f"| steady {rate:g} events/s for {seconds:g}s (achieved {achieved:.1f}/s): p99 publish→SMTP receipt | {p99:.0f} ms |\n"
-             f"| store | {settings.mongodb_uri.get_secret_value()} |\n")
+    table = (
+        f"| metric | value |\n|---|---|\n"
+        f"| burst of {burst} events: delivered emails/s | {throughput:.1f} |\n"
+        f"| steady {rate:g} events/s for {seconds:g}s (achieved {achieved:.1f}/s): p50 publish→SMTP receipt | {p50:.0f} ms |\n"
+        f"| steady {rate:g} events/s for {seconds:g}s (achieved {achieved:.1f}/s): p99 publish→SMTP receipt | {p99:.0f} ms |\n"
+        f"| store | {settings.mongodb_uri.get_secret_value()} |\n"
+    )
     print(table, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

@@ -36,9 +36,15 @@ SKILLS = [f"skill{i:03d}" for i in range(200)]
 INTERESTS = [f"interest{i:02d}" for i in range(60)]
 DEPARTMENTS = [f"dept{i:02d}" for i in range(15)]
 TIMEZONES = [
-    ("Europe/Berlin", 0.30), ("Europe/London", 0.15), ("America/New_York", 0.2),
-    ("America/Los_Angeles", 0.1), ("Asia/Kolkata", 0.1), ("Asia/Singapore", 0.05),
-    ("Australia/Sydney", 0.03), ("America/Sao_Paulo", 0.04), ("Asia/Tokyo", 0.03),
+    ("Europe/Berlin", 0.30),
+    ("Europe/London", 0.15),
+    ("America/New_York", 0.2),
+    ("America/Los_Angeles", 0.1),
+    ("Asia/Kolkata", 0.1),
+    ("Asia/Singapore", 0.05),
+    ("Australia/Sydney", 0.03),
+    ("America/Sao_Paulo", 0.04),
+    ("Asia/Tokyo", 0.03),
 ]
 LANGUAGES = [("en", 0.85), ("de", 0.25), ("fr", 0.12), ("es", 0.12), ("hi", 0.08), ("ja", 0.03)]
 
@@ -116,8 +122,10 @@ def run(n_mentees: int, n_mentors: int, capacity: int, *, seed: int, exact: bool
     cands, t_score = timed(lambda: round_candidates(index, mentees, Weights(), top_k=TOP_K))
     caps = index.free_capacity
     print(f"\n### {n_mentees:,} mentees x {n_mentors:,} mentors, capacity {capacity}\n")
-    print(f"index build {t_index:.2f} s, scoring + constraints into top-{TOP_K} lists "
-          f"{t_score:.2f} s ({cands.size:,} pairs), seats {int(caps.sum()):,}\n")
+    print(
+        f"index build {t_index:.2f} s, scoring + constraints into top-{TOP_K} lists "
+        f"{t_score:.2f} s ({cands.size:,} pairs), seats {int(caps.sum()):,}\n"
+    )
     print(HEADER)
     totals = []
     for objective in ("score", "participation"):
@@ -132,13 +140,17 @@ def run(n_mentees: int, n_mentors: int, capacity: int, *, seed: int, exact: bool
             print(row(f"exact dense LSA ({objective})", e, t, n_mentors))
             for name, got in (("top-K", a), ("dense", d)):
                 same = abs(got.total_score - e.total_score) <= 1e-6 * max(1, got.matched)
-                print(f"| {name} equal to exact optimum ({objective}) | {got.matched == e.matched} "
-                      f"| {same} | | | | | | |")
+                print(
+                    f"| {name} equal to exact optimum ({objective}) | {got.matched == e.matched} "
+                    f"| {same} | | | | | | |"
+                )
     greedy_cands, t_c = timed(lambda: round_candidates(index, mentees, Weights(), top_k=100))
     g, t = timed(lambda: assign_greedy(greedy_cands, None, caps))
     print(row("greedy best-pair-first (top-100 lists)", g, t + t_c, n_mentors))
-    print(f"\nround (scoring + solve): score {totals[0]:.2f} s, participation {totals[1]:.2f} s, "
-          f"greedy {t + t_c:.2f} s")
+    print(
+        f"\nround (scoring + solve): score {totals[0]:.2f} s, participation {totals[1]:.2f} s, "
+        f"greedy {t + t_c:.2f} s"
+    )
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Latency of `suggest` (top-5 for one mentee) over 100,000 mentors, domain only.
 
-    uv run --frozen python bench/bench_suggest_domain.py [--mentors N] [--queries N]
+uv run --frozen python bench/bench_suggest_domain.py [--mentors N] [--queries N]
 """
 
 from __future__ import annotations

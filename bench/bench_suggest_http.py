@@ -126,9 +126,7 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: floa
 
 
 async def time_http(url: str, mentee_ids: list[str]) -> list[float]:
-    headers = {
-        "Authorization": f"Bearer {mint_dev_token(SECRET, sub='bench', roles=['program_admin'])}"
-    }
+    headers = {"Authorization": f"Bearer {mint_dev_token(SECRET, sub='bench', roles=['program_admin'])}"}
     times: list[float] = []
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         for mentee_id in mentee_ids[:10]:  # warm-up
@@ -162,9 +160,7 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--ready-timeout", type=float, default=1800, help="seconds for start-up")
-    parser.add_argument(
-        "--database", help="reuse this already loaded projection database (kept afterwards)"
-    )
+    parser.add_argument("--database", help="reuse this already loaded projection database (kept afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     args = parser.parse_args()
 
@@ -210,10 +206,7 @@ async def main() -> None:
             await drop(mongo, database)
     build, domain_times = time_domain(mentors, mentees)
 
-    print(
-        f"\n### suggestions, top-5 over {args.mentors:,} mentors "
-        f"({args.queries} sequential queries)\n"
-    )
+    print(f"\n### suggestions, top-5 over {args.mentors:,} mentors ({args.queries} sequential queries)\n")
     print(
         f"projection bulk load {loaded:.1f} s; service start-up (reads the projection, builds "
         f"the index) {startup:.1f} s; "

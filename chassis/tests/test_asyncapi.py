@@ -1,5 +1,4 @@
 import pytest
-
 from tandem_chassis.asyncapi import SERVICES, document
 
 pytestmark = pytest.mark.unit

@@ -5,7 +5,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
-
 from tandem_chassis.auth import AuthError, JwtVerifier, mint_dev_token
 from tandem_chassis.settings import ServiceSettings
 
@@ -14,9 +13,11 @@ SECRET = "a-dev-secret-of-reasonable-length-0123"
 
 
 def _pem(private) -> str:
-    return private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def test_dev_tokens_are_accepted_in_dev_mode():
@@ -33,10 +34,13 @@ def test_dev_tokens_are_refused_outside_dev_mode():
         JwtVerifier(settings).verify(mint_dev_token(SECRET, sub="e-1", roles=["employee"]))
 
 
-@pytest.mark.parametrize(("algorithm", "make_key"), [
-    ("RS256", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-    ("ES256", lambda: ec.generate_private_key(ec.SECP256R1())),
-])
+@pytest.mark.parametrize(
+    ("algorithm", "make_key"),
+    [
+        ("RS256", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        ("ES256", lambda: ec.generate_private_key(ec.SECP256R1())),
+    ],
+)
 def test_asymmetric_tokens_are_verified_against_the_public_key(algorithm, make_key):
     key, other = make_key(), make_key()
     verifier = JwtVerifier(ServiceSettings(env="prod", jwt_public_key=_pem(key)))

@@ -4,7 +4,6 @@ import asyncio
 import json
 
 import pytest
-
 from tandem_chassis import AggregateStore, PermanentError, ServiceRuntime, upsert_if_newer
 from tandem_chassis.outbox import OutboxRelay
 from tandem_chassis.testing import as_record, publish_raw, read_topic
@@ -14,7 +13,9 @@ pytestmark = pytest.mark.integration
 
 
 def _joined(employee_id: str, **extra: object) -> EmployeeJoined:
-    return EmployeeJoined(employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id, **extra)
+    return EmployeeJoined(
+        employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id, **extra
+    )
 
 
 async def _wait(condition, timeout_s: float = 30.0) -> None:
@@ -40,7 +41,9 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
         assert not await store.create("e-1", {"n": 0}, [ProfileRegistered(**snapshot, version=1)])
         for version in (2, 3):
             current = await store.get("e-1")
-            assert await store.update(current, {"n": version}, [ProfileRegistered(**snapshot, version=version)])
+            assert await store.update(
+                current, {"n": version}, [ProfileRegistered(**snapshot, version=version)]
+            )
         stale = await store.get("e-1")
         await store.update(stale, {"n": 4})
         lost_race = [ProfileRegistered(**snapshot, version=99)]
@@ -98,18 +101,27 @@ async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_proce
     invalid = (b"e-y", b'{"employee_id": "e-y"}', good[2])
     unknown = (b"e-z", good[1], [(k, b"hr.employee.promoted" if k == "ce_type" else v) for k, v in good[2]])
     no_headers = (b"e-w", good[1], [])
-    await publish_raw(settings.kafka_bootstrap_servers, topic, [
-        not_json, invalid, unknown, no_headers,
-        as_record(new_event(_joined("flaky"), source="/t")),
-        as_record(new_event(_joined("refused"), source="/t")),
-        as_record(new_event(_joined("broken"), source="/t")),
-        good,
-        as_record(new_event(EmployeeLeft(employee_id="e-1"), source="/t")),
-    ])
+    await publish_raw(
+        settings.kafka_bootstrap_servers,
+        topic,
+        [
+            not_json,
+            invalid,
+            unknown,
+            no_headers,
+            as_record(new_event(_joined("flaky"), source="/t")),
+            as_record(new_event(_joined("refused"), source="/t")),
+            as_record(new_event(_joined("broken"), source="/t")),
+            good,
+            as_record(new_event(EmployeeLeft(employee_id="e-1"), source="/t")),
+        ],
+    )
     await runtime.broker.start()
     try:
+
         async def all_handled() -> bool:
             return {"e-1", "flaky"} <= set(handled) and handled.count("e-1") == 2
+
         await _wait(all_handled)
         dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=6)
     finally:
@@ -133,7 +145,9 @@ async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_proce
     assert dead_values[b"e-x"] == b"{nope", "the dead letter keeps the original value"
 
 
-async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_published(service_settings, mongo_client):
+async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_published(
+    service_settings, mongo_client
+):
     from datetime import UTC, datetime, timedelta
 
     from tandem_chassis.kafka import ensure_topics
@@ -145,7 +159,9 @@ async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_pub
     await ensure_topics(settings=settings)
     await runtime.broker.start()
     try:
-        assert await store.create("e-1", {}, [ProfileRegistered(employee_id="e-1", status="active", version=1)])
+        assert await store.create(
+            "e-1", {}, [ProfileRegistered(employee_id="e-1", status="active", version=1)]
+        )
         # as if the process died between the aggregate's write and flagging its outbox entry:
         long_ago = datetime.now(UTC) - timedelta(seconds=30)
         await store.outbox.update_many({}, {"$set": {"created_at": long_ago}})
@@ -159,7 +175,9 @@ async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_pub
         await runtime.broker.stop()
 
 
-async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_batch_is_handled(service_settings):
+async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_batch_is_handled(
+    service_settings,
+):
     from tandem_chassis.kafka import ensure_topics
 
     settings = service_settings(service="batch")
@@ -183,11 +201,17 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_ba
     topic = settings.topic(topics.HR_EMPLOYEES)
     names = [f"e-{n}" for n in range(20)]
     names.insert(7, "poison")
-    await publish_raw(settings.kafka_bootstrap_servers, topic, [as_record(new_event(_joined(n), source="/t")) for n in names])
+    await publish_raw(
+        settings.kafka_bootstrap_servers,
+        topic,
+        [as_record(new_event(_joined(n), source="/t")) for n in names],
+    )
     await runtime.broker.start()
     try:
+
         async def all_handled() -> bool:
             return len(set(handled)) == 20
+
         await _wait(all_handled)
         dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=1)
     finally:

@@ -52,9 +52,7 @@ async def test_dead_letters_are_listed_then_replayed_to_their_topic_exactly_once
     assert "ValidationError" in listed.output
     assert "a bug, since fixed" in listed.output
 
-    dry = await asyncio.to_thread(
-        _invoke, "dlq", "replay", "hr.employees.dlq", "--dry-run", *options
-    )
+    dry = await asyncio.to_thread(_invoke, "dlq", "replay", "hr.employees.dlq", "--dry-run", *options)
     assert "would be replayed" in dry.output
     first = await asyncio.to_thread(_invoke, "dlq", "replay", "hr.employees", *options)
     assert "replayed 1 record" in first.output
@@ -68,9 +66,7 @@ async def test_dead_letters_are_listed_then_replayed_to_their_topic_exactly_once
     second = await asyncio.to_thread(_invoke, "dlq", "replay", "hr.employees", *options)
     assert "nothing to replay" in second.output
     await asyncio.sleep(1.0)
-    assert len(await read_topic(bootstrap, original, until=1)) == 1, (
-        "the second replay published nothing"
-    )
+    assert len(await read_topic(bootstrap, original, until=1)) == 1, "the second replay published nothing"
 
 
 async def test_a_missing_dead_letter_topic_is_a_clear_error(service_settings):

@@ -2,7 +2,6 @@ import json
 
 import pytest
 from pydantic import ValidationError
-
 from tandem_contracts import (
     EmployeeJoined,
     EmployeeUpdated,
@@ -73,7 +72,11 @@ def test_updated_remembers_which_fields_were_sent():
 @pytest.mark.parametrize(
     ("value", "headers", "reason"),
     [
-        (b"not json", {"ce_specversion": b"1.0", "ce_id": b"1", "ce_source": b"s", "ce_type": b"t"}, "not JSON"),
+        (
+            b"not json",
+            {"ce_specversion": b"1.0", "ce_id": b"1", "ce_source": b"s", "ce_type": b"t"},
+            "not JSON",
+        ),
         (b"{}", {}, "no ce_specversion"),
         (b"{}", {"ce_specversion": b"1.0", "ce_source": b"s", "ce_type": b"t"}, "missing CloudEvents"),
         (b"{}", {"ce_specversion": b"0.3", "ce_id": b"1", "ce_source": b"s", "ce_type": b"t"}, "specversion"),
@@ -102,4 +105,6 @@ def test_timezone_and_languages_are_checked():
         EmployeeJoined(employee_id="e", email="a@b.c", display_name="A", timezone="Mars/Base")
     with pytest.raises(ValidationError):
         EmployeeJoined(employee_id="e", email="a@b.c", display_name="A", languages=["english"])
-    assert EmployeeJoined(employee_id="e", email="a@b.c", display_name="A", languages=["EN"]).languages == ["en"]
+    assert EmployeeJoined(employee_id="e", email="a@b.c", display_name="A", languages=["EN"]).languages == [
+        "en"
+    ]

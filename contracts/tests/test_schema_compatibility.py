@@ -1,6 +1,5 @@
 import pytest
 from pydantic import create_model
-
 from tandem_contracts import EmployeeJoined
 from tandem_contracts.schema_export import committed_schemas, current_schemas, incompatibilities
 
@@ -14,9 +13,7 @@ def test_models_are_compatible_with_the_committed_schemas():
 
 
 def _with_change(**fields):
-    fields_now = {
-        name: (info.annotation, info) for name, info in EmployeeJoined.model_fields.items()
-    }
+    fields_now = {name: (info.annotation, info) for name, info in EmployeeJoined.model_fields.items()}
     for name, change in fields.items():
         if change is None:
             fields_now.pop(name)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
-import secrets
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -57,7 +58,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -102,7 +109,14 @@ class Daemon:
         LOGS.mkdir(parents=True, exist_ok=True)
         RUN.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+            process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+            )
         self.pid_file.write_text(str(process.pid))
         return process
 
@@ -110,15 +124,16 @@ class Daemon:
         pid = self.pid()
         if pid is None:
             if self.running():
-                say(f"{self.name}: port {self.port} is served by a process this stack did not start; left alone")
+                say(
+                    f"{self.name}: port {self.port} is served by a process this stack did not start; "
+                    "left alone"
+                )
             else:
                 say(f"{self.name}: not running")
             return
         say(f"{self.name}: stopping (pid {pid})")
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and self.pid() is not None and not _reaped(pid):
             time.sleep(0.25)
@@ -151,7 +166,17 @@ class Kafka(Daemon):
             return
         say("resolving Apache Kafka from Maven Central (first run only)")
         shutil.rmtree(self.libs, ignore_errors=True)
-        run_checked(["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={self.libs}"])
+        run_checked(
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={self.libs}",
+            ]
+        )
         marker.write_text(pom.read_text())
 
     def start(self) -> None:
@@ -166,10 +191,30 @@ class Kafka(Daemon):
         java = ["java", "-cp", f"{self.libs}/*"]
         if not (self.data / "meta.properties").exists():
             self.data.mkdir(parents=True, exist_ok=True)
-            cluster_id = subprocess.run([*java, "kafka.tools.StorageTool", "random-uuid"], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            cluster_id = (
+                subprocess.run(
+                    [*java, "kafka.tools.StorageTool", "random-uuid"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             run_checked([*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)])
         heap = os.environ.get("TANDEM_LOCAL_KAFKA_HEAP", "1g")
-        command = ["java", f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.properties'}", "-cp", f"{self.libs}/*", "kafka.Kafka", str(config)]
+        command = [
+            "java",
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={HERE / 'kafka' / 'log4j2.properties'}",
+            "-cp",
+            f"{self.libs}/*",
+            "kafka.Kafka",
+            str(config),
+        ]
         say(f"kafka: starting on 127.0.0.1:{self.port}")
         process = self.spawn(command)
         wait_for(self.running, "kafka", 90, process, self.log)
@@ -192,7 +237,15 @@ class Store(Daemon):
             return
         say(f"building FerretDB {FERRETDB_VERSION} from its Go module (first run only, a few minutes)")
         env = os.environ | {"GOFLAGS": "-mod=mod"}
-        info = json.loads(subprocess.run(["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"], capture_output=True, text=True, check=True, env=env).stdout)
+        info = json.loads(
+            subprocess.run(
+                ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            ).stdout
+        )
         source = CACHE / "src" / "ferretdb"
         shutil.rmtree(source, ignore_errors=True)
         shutil.copytree(info["Dir"], source)
@@ -202,7 +255,9 @@ class Store(Daemon):
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
         run_checked(["git", "apply", "--verbose", str(FERRETDB_PATCH)], cwd=source)
         self.binary.parent.mkdir(parents=True, exist_ok=True)
-        run_checked(["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env)
+        run_checked(
+            ["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env
+        )
         marker.write_text(self.build_id)
 
     def start(self) -> None:
@@ -213,11 +268,28 @@ class Store(Daemon):
         self.home.mkdir(parents=True, exist_ok=True)
         if self.mongod:
             (self.home / "mongod").mkdir(exist_ok=True)
-            command = [self.mongod, "--dbpath", str(self.home / "mongod"), "--bind_ip", "127.0.0.1", "--port", str(self.port)]
+            command = [
+                self.mongod,
+                "--dbpath",
+                str(self.home / "mongod"),
+                "--bind_ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
             say(f"store: starting mongod on 127.0.0.1:{self.port}")
         else:
             (self.home / "data").mkdir(exist_ok=True)
-            command = [str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.home / 'data'}/", f"--state-dir={self.home}", f"--listen-addr=127.0.0.1:{self.port}", "--debug-addr=-", "--telemetry=disable", "--log-level=warn"]
+            command = [
+                str(self.binary),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{self.home / 'data'}/",
+                f"--state-dir={self.home}",
+                f"--listen-addr=127.0.0.1:{self.port}",
+                "--debug-addr=-",
+                "--telemetry=disable",
+                "--log-level=warn",
+            ]
             say(f"store: starting FerretDB {FERRETDB_VERSION} (SQLite) on 127.0.0.1:{self.port}")
         process = self.spawn(command)
         wait_for(self.running, "store", 60, process, self.log)
@@ -256,7 +328,10 @@ def status() -> int:
     for daemon in daemons("all"):
         running = daemon.running()
         up &= running
-        say(f"{daemon.name}: {'up' if running else 'down'} on 127.0.0.1:{daemon.port} (pid {daemon.pid()}, log {daemon.log})")
+        say(
+            f"{daemon.name}: {'up' if running else 'down'} on 127.0.0.1:{daemon.port} "
+            f"(pid {daemon.pid()}, log {daemon.log})"
+        )
     for name, port in SERVICES.items():
         say(f"{name}: {'up' if port_open(port) else 'down'} on http://127.0.0.1:{port}")
     return 0 if up else 1
@@ -286,8 +361,17 @@ def run_platform() -> int:
         for folder in ("tmp", "new", "cur"):  # a Maildir
             (CACHE / "mail" / folder).mkdir(parents=True, exist_ok=True)
         children["mail sink"] = subprocess.Popen(
-            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{sink_port}",
-             "-c", "aiosmtpd.handlers.Mailbox", str(CACHE / "mail")],
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{sink_port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(CACHE / "mail"),
+            ],
         )
     for name, port in SERVICES.items():
         env_one = env | {"TANDEM_HTTP_PORT": env.get(f"TANDEM_{name.upper()}_HTTP_PORT", str(port))}
@@ -304,12 +388,17 @@ def run_platform() -> int:
         wait_for(lambda port=port: port_open(port) or stopping, name, 60, children[name])
     print("\nTandem is up:")
     for name, port in SERVICES.items():
-        print(f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)")
+        print(
+            f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)"
+        )
     print(f"  kafka          127.0.0.1:{Kafka().port}\n  store          mongodb://127.0.0.1:{Store().port}")
     if "mail sink" in children:
         print(f"  mail sink      smtp://127.0.0.1:{env['TANDEM_SMTP_PORT']} -> maildir {CACHE / 'mail'}")
     if "TANDEM_JWT_SECRET" in env and env.get("TANDEM_ENV", "dev") == "dev":
-        print(f"  dev tokens     HS256 with the secret in {CACHE / 'dev-jwt-secret'} (unless TANDEM_JWT_SECRET is set)")
+        print(
+            f"  dev tokens     HS256 with the secret in {CACHE / 'dev-jwt-secret'} "
+            "(unless TANDEM_JWT_SECRET is set)"
+        )
     print("Press Ctrl-C to stop.\n", flush=True)
     exit_code = 0
     while not stopping:
@@ -333,7 +422,9 @@ def run_platform() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["provision", "start", "stop", "status", "run"])
     parser.add_argument("component", nargs="?", default="all", choices=["all", "kafka", "store"])
     args = parser.parse_args()

@@ -133,9 +133,7 @@ def deployment_of(service: str) -> Manifest:
 def container_of(deployment: Manifest, service: str) -> Manifest:
     containers: list[Manifest] = deployment["spec"]["template"]["spec"]["containers"]
     runs_service = [c for c in containers if f"tandem_{service}" in " ".join(c.get("command", []))]
-    assert len(runs_service) == 1, (
-        f"{deployment['metadata']['name']} must run tandem_{service} once"
-    )
+    assert len(runs_service) == 1, f"{deployment['metadata']['name']} must run tandem_{service} once"
     return runs_service[0]
 
 
@@ -144,23 +142,16 @@ def config_maps() -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {}
     for path in k8s_files():
         for doc in of_kind(load_documents(path), "ConfigMap"):
-            keys.setdefault(doc["metadata"]["name"], set()).update(
-                tandem_names(doc.get("data") or {})
-            )
+            keys.setdefault(doc["metadata"]["name"], set()).update(tandem_names(doc.get("data") or {}))
     return keys
 
 
 def base_config_map_values() -> dict[str, dict[str, str]]:
-    return {
-        doc["metadata"]["name"]: doc.get("data") or {}
-        for doc in of_kind(base_resources(), "ConfigMap")
-    }
+    return {doc["metadata"]["name"]: doc.get("data") or {} for doc in of_kind(base_resources(), "ConfigMap")}
 
 
 def env_from_config_maps(container: Manifest) -> list[str]:
-    return [
-        ref["configMapRef"]["name"] for ref in container.get("envFrom", []) if "configMapRef" in ref
-    ]
+    return [ref["configMapRef"]["name"] for ref in container.get("envFrom", []) if "configMapRef" in ref]
 
 
 def provided_env(container: Manifest) -> dict[str, str]:
@@ -172,11 +163,7 @@ def provided_env(container: Manifest) -> dict[str, str]:
     for entry in container.get("env", []):
         source = entry.get("valueFrom", {})
         how = (
-            "secret"
-            if "secretKeyRef" in source
-            else "configmap"
-            if "configMapKeyRef" in source
-            else "value"
+            "secret" if "secretKeyRef" in source else "configmap" if "configMapKeyRef" in source else "value"
         )
         provided[entry["name"].upper()] = how
     return {name: how for name, how in provided.items() if name.startswith("TANDEM_")}
@@ -190,9 +177,7 @@ def compose() -> Manifest:
 def compose_environment(service: Manifest) -> dict[str, str]:
     environment = service.get("environment") or {}
     if isinstance(environment, list):
-        environment = dict(
-            item.split("=", 1) if "=" in item else (item, "") for item in environment
-        )
+        environment = dict(item.split("=", 1) if "=" in item else (item, "") for item in environment)
     return {str(key): str(value) for key, value in environment.items()}
 
 
@@ -218,9 +203,7 @@ def test_every_tandem_variable_compose_sets_is_a_setting_of_that_service() -> No
     for name, service in compose()["services"].items():
         cls = settings_class(name) if name in SERVICES else ServiceSettings
         unknown = tandem_names(compose_environment(service)) - set(settings_env(cls))
-        assert not unknown, (
-            f"compose service {name} sets {sorted(unknown)}, unknown to {cls.__module__}"
-        )
+        assert not unknown, f"compose service {name} sets {sorted(unknown)}, unknown to {cls.__module__}"
 
 
 def test_compose_services_listen_on_all_interfaces_on_their_published_port() -> None:
@@ -256,10 +239,7 @@ def test_compose_mongo_is_a_replica_set_that_its_healthcheck_initiates() -> None
     assert "--replSet" in mongo["command"]
     assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
     for service in SERVICES:
-        assert (
-            "replicaSet="
-            in compose_environment(compose()["services"][service])["TANDEM_MONGODB_URI"]
-        )
+        assert "replicaSet=" in compose_environment(compose()["services"][service])["TANDEM_MONGODB_URI"]
 
 
 # --- (b) Kubernetes settings -----------------------------------------------------------------
@@ -291,9 +271,7 @@ def test_every_tandem_key_of_a_config_map_is_a_setting_of_each_service_that_read
         assert config_map in readers, f"ConfigMap {config_map} is read by no service"
         for service in readers[config_map]:
             unknown = keys - set(settings_env(settings_class(service)))
-            assert not unknown, (
-                f"ConfigMap {config_map} has {sorted(unknown)}, unknown to {service}"
-            )
+            assert not unknown, f"ConfigMap {config_map} has {sorted(unknown)}, unknown to {service}"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -334,9 +312,7 @@ def test_key_references_name_the_key_of_their_variable_and_required_config_keys_
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_base_config_values_are_valid_settings(
-    service: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_base_config_values_are_valid_settings(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
     container = container_of(deployment_of(service), service)
     base_maps = base_config_map_values()
     for name in [key for key in os.environ if key.upper().startswith("TANDEM_")]:
@@ -390,13 +366,9 @@ def test_probe_and_service_ports_are_the_container_port_the_service_listens_on(
     assert listens_on in ports.values()
     for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
         if kind in container:
-            assert resolve(container[kind]["httpGet"]["port"]) == listens_on, (
-                f"{service} {kind} port"
-            )
+            assert resolve(container[kind]["httpGet"]["port"]) == listens_on, f"{service} {kind} port"
     (k8s_service,) = [
-        s
-        for s in of_kind(base_resources(), "Service")
-        if s["metadata"]["name"] == f"tandem-{service}"
+        s for s in of_kind(base_resources(), "Service") if s["metadata"]["name"] == f"tandem-{service}"
     ]
     for port in k8s_service["spec"]["ports"]:
         assert resolve(port["targetPort"]) == listens_on
@@ -434,9 +406,7 @@ def kafka_topics() -> list[Manifest]:
 
 
 def test_every_topic_and_its_dead_letter_twin_has_a_kafka_topic() -> None:
-    declared = [
-        topic["spec"].get("topicName", topic["metadata"]["name"]) for topic in kafka_topics()
-    ]
+    declared = [topic["spec"].get("topicName", topic["metadata"]["name"]) for topic in kafka_topics()]
 
     assert sorted(declared) == sorted([*ALL_TOPICS, *(dlq(topic) for topic in ALL_TOPICS)])
 
@@ -455,9 +425,7 @@ def test_no_autoscaler_scales_a_consumer_group_past_the_partitions() -> None:
     fewest_partitions = min(topic["spec"]["partitions"] for topic in kafka_topics())
     for path in k8s_files():
         for hpa in of_kind(load_documents(path), "HorizontalPodAutoscaler"):
-            assert hpa["spec"].get("maxReplicas", 0) <= fewest_partitions, (
-                f"{path.relative_to(ROOT)}"
-            )
+            assert hpa["spec"].get("maxReplicas", 0) <= fewest_partitions, f"{path.relative_to(ROOT)}"
 
 
 # --- (e) the overlay -------------------------------------------------------------------------
@@ -502,9 +470,7 @@ def test_every_patch_of_the_example_overlay_targets_a_base_resource() -> None:
 
 def test_the_example_overlay_retags_the_image_the_deployments_use() -> None:
     images = {image["name"] for image in kustomization(OVERLAY).get("images", [])}
-    used = {
-        container_of(deployment_of(service), service)["image"].split(":")[0] for service in SERVICES
-    }
+    used = {container_of(deployment_of(service), service)["image"].split(":")[0] for service in SERVICES}
 
     assert images
     assert images <= used
@@ -519,9 +485,7 @@ def test_the_example_overlay_generates_every_required_secret_key() -> None:
         for entry in container_of(deployment_of(service), service).get("env", []):
             ref = entry.get("valueFrom", {}).get("secretKeyRef")
             if ref and not ref.get("optional", False):
-                assert ref["key"] in generated.get(ref["name"], set()), (
-                    f"{ref['name']}/{ref['key']}"
-                )
+                assert ref["key"] in generated.get(ref["name"], set()), f"{ref['name']}/{ref['key']}"
 
 
 # --- the image -------------------------------------------------------------------------------
@@ -539,9 +503,7 @@ def test_the_service_commands_of_the_image_compose_and_kubernetes_name_existing_
         command = service.get("command") or []
         if "-c" in command:
             code = command[command.index("-c") + 1]
-            modules |= dict.fromkeys(
-                re.findall(r"from\s+([\w.]+)\s+import", code), f"compose {name}"
-            )
+            modules |= dict.fromkeys(re.findall(r"from\s+([\w.]+)\s+import", code), f"compose {name}")
 
     assert {f"tandem_{service}" for service in SERVICES} <= set(modules)
     for module, where in modules.items():

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tandem_chassis.testing import ServiceProcess, free_port
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,10 @@ def _free_port_pair() -> int:
 def _stack(command: str, env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "local" / "stack.py"), command, "kafka"],
-        env=os.environ | env, check=True, capture_output=True, timeout=180,
+        env=os.environ | env,
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
 
 
@@ -38,11 +40,19 @@ async def _ready_status(client: httpx.AsyncClient, url: str) -> tuple[int, dict]
     return response.status_code, response.json()
 
 
-async def test_readiness_is_503_when_kafka_is_stopped_and_200_while_it_runs(isolated_settings, tmp_path: Path):
+async def test_readiness_is_503_when_kafka_is_stopped_and_200_while_it_runs(
+    isolated_settings, tmp_path: Path
+):
     port = _free_port_pair()
-    private = {"TANDEM_LOCAL_DIR": str(tmp_path / "stack"), "TANDEM_LOCAL_KAFKA_PORT": str(port), "TANDEM_LOCAL_KAFKA_HEAP": "384m"}
+    private = {
+        "TANDEM_LOCAL_DIR": str(tmp_path / "stack"),
+        "TANDEM_LOCAL_KAFKA_PORT": str(port),
+        "TANDEM_LOCAL_KAFKA_HEAP": "384m",
+    }
     _stack("start", private)
-    service = ServiceProcess("profiles", isolated_settings | {"TANDEM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}, tmp_path)
+    service = ServiceProcess(
+        "profiles", isolated_settings | {"TANDEM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}, tmp_path
+    )
     try:
         service.start()
         await service.wait_ready()

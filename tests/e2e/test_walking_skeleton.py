@@ -4,7 +4,6 @@ import asyncio
 
 import httpx
 import pytest
-
 from tandem_chassis.testing import as_record, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, new_event, topics
 
@@ -25,22 +24,37 @@ async def test_a_joined_employee_reaches_every_service_once_and_bad_events_are_d
     platform, mongo_client
 ):
     joined = EmployeeJoined(
-        employee_id="e-100", email="grace@example.com", display_name="Grace Hopper",
-        department="Engineering", level=5, timezone="Europe/Berlin", languages=["en", "de"],
+        employee_id="e-100",
+        email="grace@example.com",
+        display_name="Grace Hopper",
+        department="Engineering",
+        level=5,
+        timezone="Europe/Berlin",
+        languages=["en", "de"],
     )
     after = EmployeeJoined(employee_id="e-101", email="alan@example.com", display_name="Alan Turing")
     first = as_record(new_event(joined, source="/hr/test"))
     malformed = (b"e-100", b'{"employee_id": "e-100", "email": 42', first[2])
-    await publish_raw(platform.bootstrap, platform.topic(topics.HR_EMPLOYEES), [
-        first, first, malformed, as_record(new_event(after, source="/hr/test")),
-    ])
+    await publish_raw(
+        platform.bootstrap,
+        platform.topic(topics.HR_EMPLOYEES),
+        [
+            first,
+            first,
+            malformed,
+            as_record(new_event(after, source="/hr/test")),
+        ],
+    )
 
     profiles = mongo_client[platform.database("profiles")]["profiles"]
     matching = mongo_client[platform.database("matching")]["profiles"]
     recipients = mongo_client[platform.database("notifications")]["recipients"]
 
     async def everywhere():
-        found = [await c.count_documents({"_id": {"$in": ["e-100", "e-101"]}}) for c in (profiles, matching, recipients)]
+        found = [
+            await c.count_documents({"_id": {"$in": ["e-100", "e-101"]}})
+            for c in (profiles, matching, recipients)
+        ]
         return found == [2, 2, 2]
 
     await _eventually(everywhere)

@@ -77,9 +77,7 @@ class JwtVerifier:
         return Principal(sub=str(claims["sub"]), roles=frozenset(roles) & ROLES)
 
 
-def mint_dev_token(
-    secret: str, *, sub: str, roles: list[str], ttl: timedelta = timedelta(hours=8)
-) -> str:
+def mint_dev_token(secret: str, *, sub: str, roles: list[str], ttl: timedelta = timedelta(hours=8)) -> str:
     """An HS256 token for dev mode (CLI, tests)."""
     now = datetime.now(UTC)
     claims = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl}
@@ -90,9 +88,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def _unauthorized(reason: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": "Bearer"}
-    )
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": "Bearer"})
 
 
 def current_principal(

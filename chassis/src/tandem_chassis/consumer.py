@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -21,6 +22,15 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
+from tandem_contracts import (
+    CloudEvent,
+    EventData,
+    MalformedEventError,
+    UnknownEventTypeError,
+    decode,
+    parse_data,
+    topics,
+)
 from tenacity import (
     AsyncRetrying,
     RetryError,
@@ -37,17 +47,16 @@ from tandem_chassis.metrics import (
     HANDLER_SECONDS,
 )
 from tandem_chassis.settings import ServiceSettings
-from tandem_contracts import (
-    CloudEvent,
-    EventData,
-    MalformedEventError,
-    UnknownEventTypeError,
-    decode,
-    parse_data,
-    topics,
-)
 
-__all__ = ["DLQ_HEADERS", "BatchHandler", "BatchItem", "Delivery", "EventHandler", "PermanentError", "subscribe"]
+__all__ = [
+    "DLQ_HEADERS",
+    "BatchHandler",
+    "BatchItem",
+    "Delivery",
+    "EventHandler",
+    "PermanentError",
+    "subscribe",
+]
 
 log = get_logger(__name__)
 
@@ -98,9 +107,7 @@ async def dead_letter(
         "dlq-error-message": reason,
         "dlq-failed-at": datetime.now(UTC).isoformat(),
     }
-    await broker.publish(
-        record.value or b"", topic=topics.dlq(record.topic), key=record.key, headers=headers
-    )
+    await broker.publish(record.value or b"", topic=topics.dlq(record.topic), key=record.key, headers=headers)
     EVENTS_DEAD_LETTERED.labels(record.topic, type(error).__name__).inc()
     log.warning(
         "event dead-lettered",
@@ -166,11 +173,13 @@ class _Consumer:
         except PERMANENT_ERRORS as error:
             return error
         except RetryError as exhausted:
-            error = exhausted.last_attempt.exception() or exhausted
-            if isinstance(error, INFRASTRUCTURE_ERRORS):
-                log.warning("handler failed on infrastructure; redelivering", topic=topic, error=str(error)[:300])
-                raise error from None
-            return error
+            failure = exhausted.last_attempt.exception() or exhausted
+            if isinstance(failure, INFRASTRUCTURE_ERRORS):
+                log.warning(
+                    "handler failed on infrastructure; redelivering", topic=topic, error=str(failure)[:300]
+                )
+                raise failure from None
+            return failure
         return None
 
     async def handle(self, record: ConsumerRecord, item: BatchItem) -> None:
@@ -227,7 +236,7 @@ def subscribe(
     goes to the dead-letter topic and the rest are processed.
     """
     consumer = _Consumer(broker, group_id=group_id, handler=handler, settings=settings)
-    options = {
+    options: dict[str, Any] = {
         "group_id": group_id,
         "decoder": _raw_body,
         "ack_policy": AckPolicy.NACK_ON_ERROR,

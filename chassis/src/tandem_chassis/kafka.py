@@ -1,16 +1,17 @@
 """The Kafka broker factory and topic set-up."""
 
 import asyncio
+import contextlib
 import ssl
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext, SASLScram256, SASLScram512, BaseSecurity
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from tandem_contracts import topics
 
 from tandem_chassis.settings import ServiceSettings
-from tandem_contracts import topics
 
 __all__ = ["build_broker", "client_options", "ensure_topics"]
 
@@ -112,10 +113,8 @@ async def ensure_topics(
                 )
                 for name in missing
             ]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile by another service
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         await admin.close()

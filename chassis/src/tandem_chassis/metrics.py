@@ -2,20 +2,22 @@
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["EVENTS_CONSUMED", "EVENTS_DEAD_LETTERED", "EVENTS_PUBLISHED", "HANDLER_RETRIES", "HANDLER_SECONDS"]
+__all__ = [
+    "EVENTS_CONSUMED",
+    "EVENTS_DEAD_LETTERED",
+    "EVENTS_PUBLISHED",
+    "HANDLER_RETRIES",
+    "HANDLER_SECONDS",
+]
 
-EVENTS_CONSUMED = Counter(
-    "tandem_events_consumed_total", "Events handled successfully", ["topic", "type"]
-)
+EVENTS_CONSUMED = Counter("tandem_events_consumed_total", "Events handled successfully", ["topic", "type"])
 EVENTS_DEAD_LETTERED = Counter(
     "tandem_events_dead_lettered_total", "Events sent to a dead-letter topic", ["topic", "error_type"]
 )
 HANDLER_RETRIES = Counter(
     "tandem_handler_retries_total", "Handler attempts that failed and were retried", ["topic"]
 )
-HANDLER_SECONDS = Histogram(
-    "tandem_handler_seconds", "Time spent in event handlers", ["topic"]
-)
+HANDLER_SECONDS = Histogram("tandem_handler_seconds", "Time spent in event handlers", ["topic"])
 EVENTS_PUBLISHED = Counter(
     "tandem_events_published_total", "Events published by the outbox relay", ["topic", "type"]
 )

@@ -16,7 +16,7 @@ conditional updates of one document atomically, so the aggregate has a single wr
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,11 +25,11 @@ from faststream.kafka import KafkaBroker
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from tandem_contracts import CloudEvent, EventData, encode, new_event
+from tandem_contracts.registry import type_of
 
 from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
-from tandem_contracts import CloudEvent, EventData, encode, new_event
-from tandem_contracts.registry import type_of
 
 __all__ = ["AggregateStore", "AggregateWrite", "OutboxRelay", "outbox_of", "upsert_if_newer"]
 
@@ -185,7 +185,9 @@ class AggregateStore:
 
     async def _committed(self, aggregate_id: str, first_seq: int, count: int) -> None:
         if count:
-            await self._record_commit([_entry_id(aggregate_id, seq) for seq in range(first_seq, first_seq + count)])
+            await self._record_commit(
+                [_entry_id(aggregate_id, seq) for seq in range(first_seq, first_seq + count)]
+            )
 
     async def _record_commit(self, entry_ids: list[str]) -> None:
         """Tell the relay these entries' writes landed: one small insert, however many entries.
@@ -196,7 +198,9 @@ class AggregateStore:
             await self.commits.insert_one({"entries": entry_ids, "created_at": datetime.now(UTC)})
 
     @staticmethod
-    def _next(current: Document, changes: Document, events: Sequence[EventData], caused_by: Sequence[str]) -> Document:
+    def _next(
+        current: Document, changes: Document, events: Sequence[EventData], caused_by: Sequence[str]
+    ) -> Document:
         """The fields a version-guarded write of ``current`` sets."""
         seen = [*current.get("seen_events", []), *caused_by][-SEEN_EVENTS_KEPT:]
         return {
@@ -235,20 +239,27 @@ class AggregateStore:
         operations: list[InsertOne[Document] | UpdateOne] = []
         for write in writes:
             if write.current is None:
-                operations.append(InsertOne({
-                    **write.state,
-                    "_id": write.aggregate_id,
-                    "version": 1,
-                    "outbox_seq": len(write.events),
-                    "seen_events": list(write.caused_by)[-SEEN_EVENTS_KEPT:],
-                }))
+                operations.append(
+                    InsertOne(
+                        {
+                            **write.state,
+                            "_id": write.aggregate_id,
+                            "version": 1,
+                            "outbox_seq": len(write.events),
+                            "seen_events": list(write.caused_by)[-SEEN_EVENTS_KEPT:],
+                        }
+                    )
+                )
             else:
                 fields = self._next(write.current, write.state, write.events, write.caused_by)
-                operations.append(UpdateOne(
-                    {"_id": write.aggregate_id, "version": write.current["version"]}, {"$set": fields}
-                ))
+                operations.append(
+                    UpdateOne(
+                        {"_id": write.aggregate_id, "version": write.current["version"]}, {"$set": fields}
+                    )
+                )
         if not operations:
             return []
+        result: Mapping[str, Any]
         try:
             result = (await self.collection.bulk_write(operations, ordered=False)).bulk_api_result
         except BulkWriteError as error:
@@ -258,19 +269,23 @@ class AggregateStore:
         else:  # some lost a race: tell them apart by the version they left behind
             stored = await self.get_many([write.aggregate_id for write in writes])
             landed = [
-                stored.get(w.aggregate_id, {}).get("version") == (w.current["version"] + 1 if w.current else 1)
+                stored.get(w.aggregate_id, {}).get("version")
+                == (w.current["version"] + 1 if w.current else 1)
                 for w in writes
             ]
         committed = [
             _entry_id(write.aggregate_id, seq)
-            for write, ok in zip(writes, landed, strict=True) if ok
+            for write, ok in zip(writes, landed, strict=True)
+            if ok
             for seq in range(
                 (write.current or {}).get("outbox_seq", 0) + 1,
                 (write.current or {}).get("outbox_seq", 0) + 1 + len(write.events),
             )
         ]
         await self._record_commit(committed)
-        self._notify([event for write, ok in zip(writes, landed, strict=True) if ok for event in write.events])
+        self._notify(
+            [event for write, ok in zip(writes, landed, strict=True) if ok for event in write.events]
+        )
         return landed
 
     def _notify(self, events: Sequence[EventData]) -> None:
@@ -317,7 +332,8 @@ class OutboxRelay:
             left = {e["_id"] for e in entries} - finished
             complete = len(entries) < self.batch_size
             spent = [
-                c["_id"] for c in commits
+                c["_id"]
+                for c in commits
                 if all(eid not in left and (complete or eid in finished) for eid in c["entries"])
             ]
             if spent:
@@ -338,7 +354,8 @@ class OutboxRelay:
         now = datetime.now(UTC)
         settled_before = now - UNFLAGGED_GRACE
         unclear = {
-            e["aggregate_id"] for e in entries
+            e["aggregate_id"]
+            for e in entries
             if e["_id"] not in committed and _as_utc(e["created_at"]) < settled_before
         }
         outbox_seq = {}

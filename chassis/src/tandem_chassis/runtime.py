@@ -7,7 +7,7 @@ import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import uvicorn
@@ -60,7 +60,9 @@ class ServiceRuntime:
         self._startup.append(hook)
         return hook
 
-    def run_in_background(self, job: Callable[["ServiceRuntime"], Awaitable[None]], name: str) -> None:
+    def run_in_background(
+        self, job: Callable[["ServiceRuntime"], Coroutine[Any, Any, None]], name: str
+    ) -> None:
         """Start ``job`` after startup and cancel it at shutdown (schedulers, periodic jobs)."""
 
         async def start_job(rt: ServiceRuntime) -> None:

@@ -6,11 +6,10 @@ import socket
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-
 from tandem_contracts import CloudEvent, EventData, encode, new_event
 
 __all__ = ["Platform", "ServiceProcess", "free_port", "publish_event", "publish_raw", "read_topic"]
@@ -92,10 +91,14 @@ class ServiceProcess:
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.port = free_port()
-        self.env = os.environ | env | {
-            "TANDEM_HTTP_PORT": str(self.port),
-            "TANDEM_MONGODB_DATABASE": f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}",
-        }
+        self.env = (
+            os.environ
+            | env
+            | {
+                "TANDEM_HTTP_PORT": str(self.port),
+                "TANDEM_MONGODB_DATABASE": f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}",
+            }
+        )
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -145,7 +148,9 @@ class ServiceProcess:
 class Platform:
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
-        self.services = {name: ServiceProcess(name, env, log_dir) for name in ("profiles", "matching", "notifications")}
+        self.services = {
+            name: ServiceProcess(name, env, log_dir) for name in ("profiles", "matching", "notifications")
+        }
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.services[name]

@@ -35,13 +35,10 @@ class Api:
             )
         except httpx.TransportError as error:
             raise CliError(
-                f"{self.name} at {self.url} is not reachable ({type(error).__name__}): "
-                "run `make run` first"
+                f"{self.name} at {self.url} is not reachable ({type(error).__name__}): run `make run` first"
             ) from error
         if answer.status_code not in ok:
-            raise CliError(
-                f"{self.name}: {method} {path} answered {answer.status_code}: {answer.text[:500]}"
-            )
+            raise CliError(f"{self.name}: {method} {path} answered {answer.status_code}: {answer.text[:500]}")
         return answer
 
     async def ready(self) -> None:

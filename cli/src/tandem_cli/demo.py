@@ -104,17 +104,13 @@ class Demo:
                     )
                 )
             await asyncio.gather(*sent)
-        self.console.print(
-            f"published {len(self.org)} hr.employee.joined events to [bold]{topic}[/]"
-        )
+        self.console.print(f"published {len(self.org)} hr.employee.joined events to [bold]{topic}[/]")
 
     async def _registered(self) -> int:
         wanted, seen, cursor = set(self.names), 0, None
         while True:
             params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
-            page = (
-                await self.profiles.call("GET", "/v1/profiles", token=self.admin, params=params)
-            ).json()
+            page = (await self.profiles.call("GET", "/v1/profiles", token=self.admin, params=params)).json()
             seen += sum(1 for p in page["items"] if p["employee_id"] in wanted)
             cursor = page.get("next_cursor")
             if not cursor:
@@ -129,9 +125,7 @@ class Demo:
                 progress.update(task, completed=count)
                 return count >= len(self.org)
 
-            await _until(
-                all_there, what="profiles to register the organisation", timeout_s=self.o.timeout_s
-            )
+            await _until(all_there, what="profiles to register the organisation", timeout_s=self.o.timeout_s)
 
     async def set_mentoring_profiles(self) -> None:
         gate = asyncio.Semaphore(16)
@@ -150,8 +144,7 @@ class Demo:
 
             await asyncio.gather(*(patch(i, body) for i, body in self.patches.items()))
         self.console.print(
-            f"{len(self.mentors)} mentors and {len(self.mentees)} mentees"
-            f" of {len(self.org)} employees"
+            f"{len(self.mentors)} mentors and {len(self.mentees)} mentees of {len(self.org)} employees"
         )
 
     async def _suggestions(self, mentee: str) -> list[dict[str, Any]] | None:
@@ -185,9 +178,7 @@ class Demo:
                 if done >= total and total == previous:
                     return True
                 previous = total
-                await asyncio.sleep(
-                    1.0
-                )  # longer than the outbox relay's poll: events in flight land
+                await asyncio.sleep(1.0)  # longer than the outbox relay's poll: events in flight land
         return False
 
     async def wait_for_matching(self, mentee: str) -> list[dict[str, Any]]:
@@ -206,9 +197,7 @@ class Demo:
             "name": f"Demo mentoring program (seed {self.o.seed})",
             "description": f"{len(self.org)} generated employees",
         }
-        program = (
-            await self.matching.call("POST", "/v1/programs", token=self.admin, json=body)
-        ).json()
+        program = (await self.matching.call("POST", "/v1/programs", token=self.admin, json=body)).json()
         pid = program["program_id"]
         await self.matching.call(
             "POST",
@@ -217,8 +206,7 @@ class Demo:
             json={"mentee_ids": self.mentees, "mentor_ids": self.mentors},
         )
         self.console.print(
-            f"program [bold]{pid}[/]: enrolled {len(self.mentees)} mentees"
-            f" and {len(self.mentors)} mentors"
+            f"program [bold]{pid}[/]: enrolled {len(self.mentees)} mentees and {len(self.mentors)} mentors"
         )
         with self.console.status("running a matching round…"):
             rounds = f"/v1/programs/{pid}/rounds"
@@ -231,9 +219,7 @@ class Demo:
                 return found if found.get("completed_at") else None
 
             if not report.get("completed_at"):
-                report = await _until(
-                    completed, what="the round to complete", timeout_s=self.o.timeout_s
-                )
+                report = await _until(completed, what="the round to complete", timeout_s=self.o.timeout_s)
         return report
 
     async def _inbox(self, employee_id: str) -> dict[str, Any] | None:
@@ -265,9 +251,7 @@ class Demo:
                 self.console.print(f"[yellow]no notification reached {mentee}'s inbox yet[/]")
         rows = [(f"{self.names.get(mentee, '')} ({mentee})", "mentee", await self._inbox(mentee))]
         if mentor:
-            rows.append(
-                (f"{self.names.get(mentor, '')} ({mentor})", "mentor", await self._inbox(mentor))
-            )
+            rows.append((f"{self.names.get(mentor, '')} ({mentor})", "mentor", await self._inbox(mentor)))
         rows.append((ADMIN, "program admin", await self._inbox(ADMIN)))
         self.console.print(views.inbox_table(rows))
 
@@ -282,9 +266,7 @@ class Demo:
             if {g["name"] for g in self.patches[mentee]["goals"]} & taught:
                 return mentee
         if not self.mentees:
-            raise CliError(
-                "the organisation is too small to have mentees: use --employees 10 or more"
-            )
+            raise CliError("the organisation is too small to have mentees: use --employees 10 or more")
         return self.mentees[0]
 
 
@@ -293,9 +275,7 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30.0) as client:
         demo = Demo(options, client, console)
         if not demo.mentors or not demo.mentees:
-            raise CliError(
-                "the organisation is too small for mentoring: use --employees 10 or more"
-            )
+            raise CliError("the organisation is too small for mentoring: use --employees 10 or more")
         for api in (demo.profiles, demo.matching, demo.notifications):
             await api.ready()
         await demo.publish_organisation()
@@ -303,9 +283,7 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         await demo.set_mentoring_profiles()
         sample = demo.sample_mentee()
         suggestions = await demo.wait_for_matching(sample)
-        console.print(
-            views.suggestions_table(f"{demo.names[sample]} ({sample})", suggestions, demo.names)
-        )
+        console.print(views.suggestions_table(f"{demo.names[sample]} ({sample})", suggestions, demo.names))
         report = await demo.run_program()
         for table in views.round_tables(report):
             console.print(table)

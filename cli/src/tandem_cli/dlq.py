@@ -42,9 +42,7 @@ class DeadLetter:
 
     @property
     def original_headers(self) -> list[tuple[str, bytes]]:
-        return [
-            (name, raw) for name, raw in self.headers.items() if not name.startswith(DLQ_PREFIX)
-        ]
+        return [(name, raw) for name, raw in self.headers.items() if not name.startswith(DLQ_PREFIX)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +107,7 @@ async def list_dead_letters(
         total = sum(end[tp] - begin[tp] for tp in partitions)
         start = {tp: max(begin[tp], end[tp] - limit) for tp in partitions}
         letters = await _read(client, start, end)
-    letters.sort(
-        key=lambda letter: (letter.header("dlq-failed-at"), letter.partition, letter.offset)
-    )
+    letters.sort(key=lambda letter: (letter.header("dlq-failed-at"), letter.partition, letter.offset))
     return dlq_topic, total, letters[-limit:] if limit > 0 else []
 
 
@@ -156,9 +152,7 @@ async def replay(
         if not dry_run:
             done = {tp: end[tp] for tp in partitions if end[tp] > start[tp]}
             if done:
-                await client.commit(
-                    {tp: OffsetAndMetadata(offset, "") for tp, offset in done.items()}
-                )
+                await client.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in done.items()})
     return ReplaySummary(
         dlq_topic=dlq_topic,
         group=group,

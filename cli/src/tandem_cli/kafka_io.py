@@ -54,9 +54,7 @@ async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminCli
 
 
 @asynccontextmanager
-async def consumer(
-    bootstrap_servers: str, *, group_id: str | None = None
-) -> AsyncIterator[AIOKafkaConsumer]:
+async def consumer(bootstrap_servers: str, *, group_id: str | None = None) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer with no subscription: assign partitions yourself; never auto-commits."""
     client = AIOKafkaConsumer(
         **kafka_options(bootstrap_servers),

@@ -28,24 +28,18 @@ Bootstrap = Annotated[
 ]
 TopicPrefix = Annotated[
     str,
-    typer.Option(
-        "--topic-prefix", envvar="TANDEM_KAFKA_TOPIC_PREFIX", help="prepended to topic names"
-    ),
+    typer.Option("--topic-prefix", envvar="TANDEM_KAFKA_TOPIC_PREFIX", help="prepended to topic names"),
 ]
 GroupPrefix = Annotated[
     str,
-    typer.Option(
-        "--group-prefix", envvar="TANDEM_KAFKA_GROUP_PREFIX", help="prepended to consumer groups"
-    ),
+    typer.Option("--group-prefix", envvar="TANDEM_KAFKA_GROUP_PREFIX", help="prepended to consumer groups"),
 ]
 ProfilesUrl = Annotated[str, typer.Option(envvar="TANDEM_PROFILES_URL")]
 MatchingUrl = Annotated[str, typer.Option(envvar="TANDEM_MATCHING_URL")]
 NotificationsUrl = Annotated[str, typer.Option(envvar="TANDEM_NOTIFICATIONS_URL")]
 Secret = Annotated[
     str | None,
-    typer.Option(
-        help="HS256 secret; default: TANDEM_JWT_SECRET, else <repo>/.local/dev-jwt-secret"
-    ),
+    typer.Option(help="HS256 secret; default: TANDEM_JWT_SECRET, else <repo>/.local/dev-jwt-secret"),
 ]
 KAFKA = "127.0.0.1:9092"
 
@@ -75,17 +69,13 @@ def main() -> None:
 @app.command()
 def token(
     sub: Annotated[str, typer.Option(help="the employee id (or admin id) the token speaks for")],
-    role: Annotated[
-        list[str], typer.Option(help="employee, program_admin or hr_integration; repeatable")
-    ],
+    role: Annotated[list[str], typer.Option(help="employee, program_admin or hr_integration; repeatable")],
     ttl_hours: Annotated[float, typer.Option(help="hours until it expires")] = 8.0,
     secret: Secret = None,
 ) -> None:
     """Print an HS256 dev token (refused when TANDEM_ENV=prod)."""
     try:
-        minted = dev_token(
-            sub=sub, roles=role, secret=resolve_secret(secret), ttl=timedelta(hours=ttl_hours)
-        )
+        minted = dev_token(sub=sub, roles=role, secret=resolve_secret(secret), ttl=timedelta(hours=ttl_hours))
     except CliError as error:
         raise _fail(error) from None
     typer.echo(minted)
@@ -107,9 +97,7 @@ def status_command(
     console.print(views.health_table(services))
     try:
         report = asyncio.run(
-            status.kafka_report(
-                bootstrap_servers, topic_prefix=topic_prefix, group_prefix=group_prefix
-            )
+            status.kafka_report(bootstrap_servers, topic_prefix=topic_prefix, group_prefix=group_prefix)
         )
     except CliError as error:
         raise _fail(error) from None
@@ -162,9 +150,7 @@ def dlq_replay(
     if summary.letters:
         console.print(views.replay_table(summary))
     if dry_run:
-        console.print(
-            f"dry run: {len(summary.letters)} record(s) would be replayed; nothing published"
-        )
+        console.print(f"dry run: {len(summary.letters)} record(s) would be replayed; nothing published")
     elif summary.replayed:
         where = ", ".join(f"{count} to {topic}" for topic, count in summary.replayed.items())
         console.print(f"replayed {sum(summary.replayed.values())} record(s): {where}")
@@ -174,9 +160,7 @@ def dlq_replay(
 
 @app.command()
 def demo(
-    employees: Annotated[
-        int, typer.Option(min=2, max=10_000, help="size of the organisation")
-    ] = 300,
+    employees: Annotated[int, typer.Option(min=2, max=10_000, help="size of the organisation")] = 300,
     seed: Annotated[int, typer.Option(help="same seed, same organisation")] = 7,
     profiles_url: ProfilesUrl = "http://127.0.0.1:8001",
     matching_url: MatchingUrl = "http://127.0.0.1:8002",

@@ -38,9 +38,7 @@ async def _one(client: httpx.AsyncClient, name: str, url: str) -> ServiceHealth:
         body = answer.json()
     except (httpx.HTTPError, ValueError) as error:
         return ServiceHealth(name, url, "unreachable", error=f"{type(error).__name__}: {error}")
-    return ServiceHealth(
-        name, url, str(body.get("status", answer.status_code)), body.get("checks", {})
-    )
+    return ServiceHealth(name, url, str(body.get("status", answer.status_code)), body.get("checks", {}))
 
 
 async def service_health(urls: dict[str, str], *, timeout_s: float = 5.0) -> list[ServiceHealth]:
@@ -68,9 +66,7 @@ async def kafka_report(
             lag[group] = dict(sorted(per_topic.items()))
         every = await kafka_io.partitions_by_topic(reader)
         dlq_names = sorted(
-            name
-            for name in every
-            if name.startswith(topic_prefix) and name.endswith(topics.dlq(""))
+            name for name in every if name.startswith(topic_prefix) and name.endswith(topics.dlq(""))
         )
         partitions = [tp for name in dlq_names for tp in every[name]]
         begin, end = await kafka_io.offset_range(reader, partitions)

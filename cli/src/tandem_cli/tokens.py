@@ -39,8 +39,7 @@ def resolve_secret(
             return secret
     where = root / SECRET_FILE if root else f"<repo>/{SECRET_FILE}"
     raise CliError(
-        f"no dev JWT secret: set TANDEM_JWT_SECRET, pass --secret, or run `make run` once "
-        f"(it writes {where})"
+        f"no dev JWT secret: set TANDEM_JWT_SECRET, pass --secret, or run `make run` once (it writes {where})"
     )
 
 

@@ -86,8 +86,7 @@ def dead_letters_table(topic: str, total: int, letters: list[DeadLetter]) -> Tab
 def replay_table(summary: ReplaySummary) -> Table:
     verb = "would replay" if summary.dry_run else "replayed"
     table = Table(
-        title=f"{summary.dlq_topic}: {verb} {len(summary.letters)} record(s)"
-        f" (group {summary.group})"
+        title=f"{summary.dlq_topic}: {verb} {len(summary.letters)} record(s) (group {summary.group})"
     )
     for column in ("partition/offset", "key", "to topic", "error it had"):
         table.add_column(column, overflow="fold")
@@ -102,9 +101,7 @@ def replay_table(summary: ReplaySummary) -> Table:
     return table
 
 
-def suggestions_table(
-    mentee: str, suggestions: list[dict[str, Any]], names: dict[str, str]
-) -> Table:
+def suggestions_table(mentee: str, suggestions: list[dict[str, Any]], names: dict[str, str]) -> Table:
     table = Table(title=f"Suggested mentors for {mentee}")
     for column in ("mentor", "score", "reasons"):
         table.add_column(column, overflow="fold")
@@ -126,9 +123,7 @@ def round_tables(report: dict[str, Any]) -> list[Table]:
     summary.add_row("mean score", f"{mean:.3f}" if mean is not None else "-")
     summary.add_row("min score", f"{low:.3f}" if low is not None else "-")
     tables = [summary]
-    reasons = report.get("unmatched_reasons") or Counter(
-        u["reason"] for u in report.get("unmatched", [])
-    )
+    reasons = report.get("unmatched_reasons") or Counter(u["reason"] for u in report.get("unmatched", []))
     if reasons:
         why = Table(title="Unmatched mentees by reason")
         why.add_column("reason")

@@ -132,9 +132,7 @@ def _build(attributes: dict[str, Any]) -> CloudEvent:
         raise MalformedEventError(f"invalid CloudEvents attributes: {exc}") from exc
 
 
-def decode(
-    value: bytes | None, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]
-) -> CloudEvent:
+def decode(value: bytes | None, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> CloudEvent:
     """Read a Kafka record in binary or structured mode; raises :class:`MalformedEventError`."""
     if value is None:
         raise MalformedEventError("empty record value (tombstone)")
@@ -149,12 +147,9 @@ def decode(
         return _build(envelope)
     if "ce_specversion" not in header:
         raise MalformedEventError(
-            "not a CloudEvent: no ce_specversion header and content-type is not "
-            f"{STRUCTURED_CONTENT_TYPE}"
+            f"not a CloudEvent: no ce_specversion header and content-type is not {STRUCTURED_CONTENT_TYPE}"
         )
-    attributes: dict[str, Any] = {
-        name[3:]: text for name, text in header.items() if name.startswith("ce_")
-    }
+    attributes: dict[str, Any] = {name[3:]: text for name, text in header.items() if name.startswith("ce_")}
     if content_type and "json" not in content_type.lower():
         raise MalformedEventError(f"unsupported content-type {content_type!r}")
     attributes["datacontenttype"] = content_type or JSON_CONTENT_TYPE

@@ -7,11 +7,9 @@ from pydantic import Field, StringConstraints
 
 from tandem_contracts.base import EmployeeId, EventData, IanaTimezone, LanguageCode, ShortText
 
-__all__ = ["EmployeeJoined", "EmployeeLeft", "EmployeeUpdated", "HR_FIELDS"]
+__all__ = ["HR_FIELDS", "EmployeeJoined", "EmployeeLeft", "EmployeeUpdated"]
 
-Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Level = Annotated[int, Field(ge=1, le=20, description="1 = entry level")]
 

@@ -9,9 +9,9 @@ from tandem_contracts.base import EmployeeId, EventData
 
 __all__ = [
     "NotificationPreferences",
-    "ProfilePreferences",
     "ProfileDeactivated",
     "ProfileErased",
+    "ProfilePreferences",
     "ProfileRegistered",
     "ProfileSnapshot",
     "ProfileStatus",
@@ -62,9 +62,7 @@ class ProfileSnapshot(EventData):
     mentor_capacity: int = 0
     availability_hours_per_month: int | None = None
     preferences: ProfilePreferences = Field(default_factory=ProfilePreferences)
-    notification_preferences: NotificationPreferences = Field(
-        default_factory=NotificationPreferences
-    )
+    notification_preferences: NotificationPreferences = Field(default_factory=NotificationPreferences)
     left_at: datetime | None = None
 
 

@@ -52,9 +52,7 @@ _ALL: Final = (
     EventType("mentorship.ended", topics.MENTORSHIPS, MentorshipEnded, "mentorship_id"),
     EventType("program.created", topics.PROGRAMS, ProgramCreated, "program_id"),
     EventType("program.round_completed", topics.PROGRAMS, RoundCompleted, "program_id"),
-    EventType(
-        "notification.delivered", topics.NOTIFICATIONS, NotificationDelivered, "notification_id"
-    ),
+    EventType("notification.delivered", topics.NOTIFICATIONS, NotificationDelivered, "notification_id"),
     EventType("notification.failed", topics.NOTIFICATIONS, NotificationFailed, "notification_id"),
 )
 

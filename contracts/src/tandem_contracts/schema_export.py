@@ -23,9 +23,7 @@ def current_schemas() -> dict[str, Schema]:
 
 
 def committed_schemas(directory: Path = SCHEMA_DIR) -> dict[str, Schema]:
-    return {
-        path.stem: json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))
-    }
+    return {path.stem: json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))}
 
 
 def _resolve(node: Schema, root: Schema) -> Schema:
@@ -81,8 +79,7 @@ def incompatibilities(old: dict[str, Schema], new: dict[str, Schema]) -> list[st
     problems = [f"{name}: event type removed" for name in sorted(set(old) - set(new))]
     for name in sorted(set(old) & set(new)):
         problems += [
-            f"{name}: {line}"
-            for line in _compare_object(old[name], new[name], old[name], new[name], "")
+            f"{name}: {line}" for line in _compare_object(old[name], new[name], old[name], new[name], "")
         ]
     return problems
 

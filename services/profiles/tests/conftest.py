@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-
 from tandem_chassis.auth import mint_dev_token
 from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings

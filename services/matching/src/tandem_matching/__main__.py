@@ -1,6 +1,7 @@
 """``python -m tandem_matching``: run the matching service."""
 
 from tandem_chassis import serve
+
 from tandem_matching.bootstrap import build_app
 from tandem_matching.config import Settings
 

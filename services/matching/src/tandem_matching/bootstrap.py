@@ -98,14 +98,10 @@ def build_app(settings: Settings) -> FastAPI:
         return loop
 
     async def expire(wired: Adapters) -> int:
-        return await expire_due_proposals(
-            mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool
-        )
+        return await expire_due_proposals(mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool)
 
     async def reconcile(wired: Adapters) -> int:
-        return await reconcile_loads(
-            mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool
-        )
+        return await reconcile_loads(mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool)
 
     async def poll_pool(rt: ServiceRuntime) -> None:
         pool = adapters().pool

@@ -110,9 +110,7 @@ def mentor(employee_id: str, version: int = 1, **fields: Any) -> ProfileRegister
         "skills": [{"name": "python", "level": 4}],
         "mentor_capacity": 2,
     }
-    return ProfileRegistered(
-        employee_id=employee_id, version=version, status="active", **(values | fields)
-    )
+    return ProfileRegistered(employee_id=employee_id, version=version, status="active", **(values | fields))
 
 
 def mentee(employee_id: str, version: int = 1, **fields: Any) -> ProfileRegistered:
@@ -126,9 +124,7 @@ def mentee(employee_id: str, version: int = 1, **fields: Any) -> ProfileRegister
         "roles": ["mentee"],
         "goals": [{"name": "python", "level": 3}],
     }
-    return ProfileRegistered(
-        employee_id=employee_id, version=version, status="active", **(values | fields)
-    )
+    return ProfileRegistered(employee_id=employee_id, version=version, status="active", **(values | fields))
 
 
 def deactivated(profile: ProfileRegistered, version: int) -> ProfileDeactivated:

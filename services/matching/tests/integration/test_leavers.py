@@ -6,9 +6,7 @@ from tandem_contracts import topics
 pytestmark = pytest.mark.integration
 
 
-async def test_when_a_mentor_leaves_their_mentorships_end_and_each_mentee_is_reproposed(
-    matching, make
-):
+async def test_when_a_mentor_leaves_their_mentorships_end_and_each_mentee_is_reproposed(matching, make):
     leaver = make.mentor("m1", skills=[{"name": "python", "level": 5}])
     await matching.feed(
         leaver,

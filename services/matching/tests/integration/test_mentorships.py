@@ -52,9 +52,7 @@ async def test_a_request_accepted_then_ended_publishes_each_step_and_only_the_ri
 
     again = await client.post("/v1/mentorships", json=body, headers=e1)
     assert (again.status_code, again.json()["detail"]["reason"]) == (409, "already_open")
-    assert (await client.post(f"{url}/accept", headers=e1)).status_code == 403, (
-        "the mentor answers a request"
-    )
+    assert (await client.post(f"{url}/accept", headers=e1)).status_code == 403, "the mentor answers a request"
     assert (await client.post(f"{url}/accept", headers=x1)).status_code == 403
     assert (await client.post(f"{url}/accept", headers=matching.admin())).status_code == 403
 
@@ -68,9 +66,7 @@ async def test_a_request_accepted_then_ended_publishes_each_step_and_only_the_ri
     declined = await client.post(f"{url}/decline", headers=m1)
     assert declined.status_code == 409
     assert declined.json()["detail"]["current_state"] == "accepted"
-    assert (
-        await client.post(f"{url}/end", json={"reason": "completed"}, headers=x1)
-    ).status_code == 403
+    assert (await client.post(f"{url}/end", json={"reason": "completed"}, headers=x1)).status_code == 403
 
     ended = await client.post(f"{url}/end", json={"reason": "completed"}, headers=e1)
     assert ended.status_code == 200
@@ -86,16 +82,12 @@ async def test_a_request_accepted_then_ended_publishes_each_step_and_only_the_ri
     anew = await client.post("/v1/mentorships", json=body, headers=e1)
     assert (anew.status_code, anew.json()["detail"]["reason"]) == (409, "pair_excluded")
     after = await client.get("/v1/mentees/e1/suggestions", headers=e1)
-    assert [s["mentor_id"] for s in after.json()["suggestions"]] == ["m2"], (
-        "an ended pair is not suggested"
-    )
+    assert [s["mentor_id"] for s in after.json()["suggestions"]] == ["m2"], "an ended pair is not suggested"
 
     mine = await client.get("/v1/mentorships?employee_id=e1&status=ended", headers=e1)
     assert [m["mentorship_id"] for m in mine.json()["items"]] == [proposal["mentorship_id"]]
     assert (await client.get("/v1/mentorships?employee_id=e1", headers=x1)).status_code == 403
-    assert (
-        await client.get("/v1/mentorships?employee_id=m1", headers=matching.admin())
-    ).status_code == 200
+    assert (await client.get("/v1/mentorships?employee_id=m1", headers=matching.admin())).status_code == 200
     load = await matching.db("mentor_load").find_one({"_id": "m1"})
     assert (load["active"], load["pending"]) == (0, 0), "the seat is free again"
 
@@ -110,9 +102,7 @@ async def test_a_request_accepted_then_ended_publishes_each_step_and_only_the_ri
     assert published[0][1]["mentee_id"] == "e1"
 
 
-async def test_twenty_concurrent_requests_to_a_mentor_with_three_seats_propose_exactly_three(
-    matching, make
-):
+async def test_twenty_concurrent_requests_to_a_mentor_with_three_seats_propose_exactly_three(matching, make):
     mentees = [f"c{i:02d}" for i in range(20)]
     await matching.feed(make.mentor("busy", mentor_capacity=3), *(make.mentee(m) for m in mentees))
     await matching.projected({"busy": 1} | dict.fromkeys(mentees, 1))
@@ -130,12 +120,8 @@ async def test_twenty_concurrent_requests_to_a_mentor_with_three_seats_propose_e
 
     codes = sorted(a.status_code for a in answers)
     assert codes == [201] * 3 + [409] * 17
-    assert {a.json()["detail"]["reason"] for a in answers if a.status_code == 409} == {
-        "mentor_at_capacity"
-    }
-    stored = await matching.db("mentorships").count_documents(
-        {"mentor_id": "busy", "status": "proposed"}
-    )
+    assert {a.json()["detail"]["reason"] for a in answers if a.status_code == 409} == {"mentor_at_capacity"}
+    stored = await matching.db("mentorships").count_documents({"mentor_id": "busy", "status": "proposed"})
     load = await matching.db("mentor_load").find_one({"_id": "busy"})
     assert stored == 3
     assert (load["active"], load["pending"]) == (3, 3)
@@ -158,9 +144,7 @@ async def test_twenty_concurrent_requests_to_a_mentor_with_three_seats_propose_e
     assert again.json()["detail"]["reason"] == "pair_excluded"
 
 
-async def test_the_expiry_job_expires_an_unanswered_proposal_and_frees_the_seat(
-    matching_settings, make
-):
+async def test_the_expiry_job_expires_an_unanswered_proposal_and_frees_the_seat(matching_settings, make):
     async with make.running(matching_settings(proposal_expiry_days=1.5 / 86_400)) as matching:
         await matching.feed(make.mentor("slow", mentor_capacity=1), make.mentee("eager"))
         await matching.projected({"slow": 1, "eager": 1})

@@ -20,9 +20,7 @@ async def test_projection_drops_stale_versions_obeys_leavers_and_a_replay_rebuil
     stale = ProfileUpdated.model_validate(ada.model_dump() | {"version": 2, "level": 4})
     bob = make.mentor("bob", 1)
     cyd = make.mentee("cyd", 1, bio="personal words")
-    await matching.feed(
-        ada, newest, stale, newest, bob, make.deactivated(bob, 2), cyd, make.erased("cyd", 2)
-    )
+    await matching.feed(ada, newest, stale, newest, bob, make.deactivated(bob, 2), cyd, make.erased("cyd", 2))
     await matching.projected({"ada": 3, "bob": 2, "cyd": 2})
 
     profiles = matching.db("profiles")
@@ -43,17 +41,13 @@ async def test_projection_drops_stale_versions_obeys_leavers_and_a_replay_rebuil
     assert suggestions.status_code == 404, "an unknown mentee has no suggestions"
     await matching.feed(make.mentee("dee", 1))
     await matching.projected({"dee": 1})
-    suggestions = await matching.client.get(
-        "/v1/mentees/dee/suggestions", headers=matching.auth("dee")
-    )
+    suggestions = await matching.client.get("/v1/mentees/dee/suggestions", headers=matching.auth("dee"))
     assert [s["mentor_id"] for s in suggestions.json()["suggestions"]] == ["ada"], "bob left"
 
     original = _comparable(await profiles.find({}).to_list())
     group = matching.settings.kafka_group_prefix + "replay."
     database = matching.settings.database_name + "_replay"
-    async with make.running(
-        matching_settings(kafka_group_prefix=group, mongodb_database=database)
-    ) as replay:
+    async with make.running(matching_settings(kafka_group_prefix=group, mongodb_database=database)) as replay:
         await replay.projected({"ada": 3, "bob": 2, "cyd": 2, "dee": 1})
         rebuilt = _comparable(await replay.db("profiles").find({}).to_list())
     assert rebuilt == original

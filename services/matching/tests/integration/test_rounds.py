@@ -33,9 +33,7 @@ async def test_a_round_proposes_the_global_assignment_and_publishes_its_report(m
         "mentorship_length_days": 90,
         "proposal_expiry_days": 3,
     }
-    assert (
-        await client.post("/v1/programs", json=spec, headers=matching.auth("e1"))
-    ).status_code == 403
+    assert (await client.post("/v1/programs", json=spec, headers=matching.auth("e1"))).status_code == 403
     created = await client.post("/v1/programs", json=spec, headers=admin)
     assert created.status_code == 201, created.text
     program = created.json()
@@ -63,9 +61,7 @@ async def test_a_round_proposes_the_global_assignment_and_publishes_its_report(m
         "e4": "mentee_ineligible",
         "ghost": "profile_unknown",
     }
-    assert report["total_score"] == pytest.approx(
-        sum(p["score"] for p in report["pairs"]), abs=1e-3
-    )
+    assert report["total_score"] == pytest.approx(sum(p["score"] for p in report["pairs"]), abs=1e-3)
     assert report["min_score"] <= report["mean_score"]
     assert report["mentor_load"] == {"0": 1, "1": 2}
     assert (await client.get(f"{url}/rounds/{report['round_id']}", headers=admin)).json() == report
@@ -82,17 +78,12 @@ async def test_a_round_proposes_the_global_assignment_and_publishes_its_report(m
         report["round_id"],
     )
     mentorship = f"/v1/mentorships/{proposal['mentorship_id']}"
-    assert (
-        await client.post(f"{mentorship}/accept", headers=matching.auth("ma"))
-    ).status_code == 403
-    assert (
-        await client.post(f"{mentorship}/accept", headers=matching.auth("e1"))
-    ).status_code == 200
+    assert (await client.post(f"{mentorship}/accept", headers=matching.auth("ma"))).status_code == 403
+    assert (await client.post(f"{mentorship}/accept", headers=matching.auth("e1"))).status_code == 200
 
     mentorship_events = await matching.events(topics.MENTORSHIPS, 3)
     assert (
-        sorted(kind for kind, _ in mentorship_events)
-        == ["mentorship.accepted"] + ["mentorship.proposed"] * 2
+        sorted(kind for kind, _ in mentorship_events) == ["mentorship.accepted"] + ["mentorship.proposed"] * 2
     )
     program_events = await matching.events(topics.PROGRAMS, 2)
     assert [kind for kind, _ in program_events] == ["program.created", "program.round_completed"]

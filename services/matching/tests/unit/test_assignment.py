@@ -29,9 +29,7 @@ def instances(draw, max_mentees=7, max_mentors=4):
     n = draw(st.integers(1, max_mentors))
     cells = st.integers(0, 100).map(lambda v: v / 100)
     scores = np.array(draw(st.lists(cells, min_size=m * n, max_size=m * n))).reshape(m, n)
-    feasible = np.array(
-        draw(st.lists(st.booleans(), min_size=m * n, max_size=m * n))
-    ).reshape(m, n)
+    feasible = np.array(draw(st.lists(st.booleans(), min_size=m * n, max_size=m * n))).reshape(m, n)
     caps = np.array(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)))
     return scores, feasible, caps
 
@@ -128,7 +126,9 @@ def test_unmatched_mentees_carry_the_reason():
     result = assign(scores, feasible, np.array([1, 1]))
     assert result.pairs == [(0, 0, 0.9)]
     assert result.unmatched == {
-        1: CAPACITY_EXHAUSTED, 2: NO_ELIGIBLE_MENTOR, 3: NO_POSITIVE_SCORE,
+        1: CAPACITY_EXHAUSTED,
+        2: NO_ELIGIBLE_MENTOR,
+        3: NO_POSITIVE_SCORE,
     }
     participation = assign(scores, feasible, np.array([1, 1]), objective="participation")
     assert (3, 1, 0.0) in participation.pairs
@@ -136,8 +136,10 @@ def test_unmatched_mentees_carry_the_reason():
 
 def test_a_sparse_candidate_list_is_accepted_and_histogram_counts_mentor_loads():
     cands = Candidates(
-        n_mentees=3, n_mentors=2,
-        mentee=np.array([0, 1, 2, 2]), mentor=np.array([0, 0, 0, 1]),
+        n_mentees=3,
+        n_mentors=2,
+        mentee=np.array([0, 1, 2, 2]),
+        mentor=np.array([0, 0, 0, 1]),
         score=np.array([0.5, 0.6, 0.9, 0.2]),
     )
     result = assign(cands, None, np.array([2, 1]))

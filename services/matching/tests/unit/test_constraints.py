@@ -69,9 +69,7 @@ def test_a_mentees_direct_report_cannot_be_their_mentor(mentor, mentee):
 
 
 def test_a_mentees_skip_level_report_cannot_be_their_mentor(mentor, mentee):
-    index = MentorIndex(
-        [mentor("report", manager_id="middle"), mentor("other")], managers={"middle": "lead"}
-    )
+    index = MentorIndex([mentor("report", manager_id="middle"), mentor("other")], managers={"middle": "lead"})
     assert feasible(index, mentee("lead")).mask.tolist() == [False, True]
 
 
@@ -122,12 +120,19 @@ def test_program_eligibility_applies_to_the_mentee(mentor, mentee, rule):
 
 def test_mentor_level_and_location_eligibility_filters(mentor, mentee):
     index = MentorIndex(
-        [mentor("a", level=3, location="x"), mentor("b", level=9, location="x"),
-         mentor("c", level=4, location="y"), mentor("d", level=None, location="x")]
+        [
+            mentor("a", level=3, location="x"),
+            mentor("b", level=9, location="x"),
+            mentor("c", level=4, location="y"),
+            mentor("d", level=None, location="x"),
+        ]
     )
     rule = Eligibility(min_level=2, max_level=5, locations=frozenset({"x"}))
     assert feasible(index, mentee(location="x"), eligibility=rule).mask.tolist() == [
-        True, False, False, False,
+        True,
+        False,
+        False,
+        False,
     ]
 
 

@@ -42,8 +42,11 @@ def test_legal_transitions_reach_the_next_state(state, action, actor, origin, re
         ("proposed", "end", "completed"),  # a proposal is never "completed"
         ("proposed", "end", None),  # an end needs a reason
         ("accepted", "end", None),
-        *[(s, a, "cancelled") for s in ("declined", "expired", "ended")
-          for a in ("accept", "decline", "expire", "end")],
+        *[
+            (s, a, "cancelled")
+            for s in ("declined", "expired", "ended")
+            for a in ("accept", "decline", "expire", "end")
+        ],
     ],
 )
 def test_illegal_transitions_raise(state, action, reason):

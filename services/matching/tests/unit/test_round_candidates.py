@@ -32,13 +32,24 @@ def population(mentor, mentee, seed, n_mentors=12, n_mentees=40):
         }
 
     mentors = [
-        mentor(f"m{j}", skills=skills(int(rng.integers(0, 4))), manager_id=f"e{j}",
-               mentor_capacity=int(rng.integers(0, 4)), active=rng.random() > 0.05, **common())
+        mentor(
+            f"m{j}",
+            skills=skills(int(rng.integers(0, 4))),
+            manager_id=f"e{j}",
+            mentor_capacity=int(rng.integers(0, 4)),
+            active=rng.random() > 0.05,
+            **common(),
+        )
         for j in range(n_mentors)
     ]
     mentees = [
-        mentee(f"e{i}", goals=skills(int(rng.integers(0, 3))), manager_id=f"m{i % n_mentors}",
-               department_preference=str(rng.choice(["same", "other", "any"])), **common())
+        mentee(
+            f"e{i}",
+            goals=skills(int(rng.integers(0, 3))),
+            manager_id=f"m{i % n_mentors}",
+            department_preference=str(rng.choice(["same", "other", "any"])),
+            **common(),
+        )
         for i in range(n_mentees)
     ]
     excluded = {(f"e{i}", f"m{int(rng.integers(n_mentors))}") for i in range(0, n_mentees, 3)}
@@ -46,9 +57,12 @@ def population(mentor, mentee, seed, n_mentors=12, n_mentees=40):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), top_k=st.integers(1, 4),
-       objective=st.sampled_from(["score", "participation"]),
-       eligibility=st.sampled_from([None, Eligibility(min_level=2)]))
+@given(
+    seed=st.integers(0, 10_000),
+    top_k=st.integers(1, 4),
+    objective=st.sampled_from(["score", "participation"]),
+    eligibility=st.sampled_from([None, Eligibility(min_level=2)]),
+)
 def test_round_candidates_match_the_dense_matrix_and_certify_the_exact_optimum(
     mentor, mentee, seed, top_k, objective, eligibility
 ):
@@ -110,6 +124,4 @@ def test_the_fast_suggest_path_agrees_with_score_mentee_and_components(mentor, m
             assert small[name] == pytest.approx(values, abs=1e-12)
         got = suggest(index, person, limit=4)
         assert all(feasible[s.position] for s in got)
-        assert [s.score for s in got] == pytest.approx(
-            sorted(scores[feasible], reverse=True)[:4], abs=1e-12
-        )
+        assert [s.score for s in got] == pytest.approx(sorted(scores[feasible], reverse=True)[:4], abs=1e-12)

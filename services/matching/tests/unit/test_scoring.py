@@ -29,11 +29,18 @@ def test_goal_fit_is_neutral_for_a_mentee_without_goals(mentor, mentee):
 
 @pytest.mark.parametrize(
     ("mentor_level", "mentee_level", "expected"),
-    [(2, 2, 0.0), (1, 2, 0.0), (3, 2, 1.0), (5, 2, 1.0), (6, 2, 0.75), (9, 2, 0.0),
-     (None, 2, 0.5), (4, None, 0.5)],
+    [
+        (2, 2, 0.0),
+        (1, 2, 0.0),
+        (3, 2, 1.0),
+        (5, 2, 1.0),
+        (6, 2, 0.75),
+        (9, 2, 0.0),
+        (None, 2, 0.5),
+        (4, None, 0.5),
+    ],
 )
-def test_seniority_is_best_one_to_three_levels_above(mentor, mentee, mentor_level, mentee_level,
-                                                     expected):
+def test_seniority_is_best_one_to_three_levels_above(mentor, mentee, mentor_level, mentee_level, expected):
     got = component("seniority", [mentor(level=mentor_level)], mentee(level=mentee_level))
     assert got == [pytest.approx(expected)]
 
@@ -58,14 +65,17 @@ def test_timezone_scores_shared_working_hours(mentor, mentee, mentor_tz, mentee_
 
 @pytest.mark.parametrize(
     ("preference", "mentor_dept", "expected"),
-    [("same", "eng", 1.0), ("same", "ops", 0.0), ("other", "eng", 0.0), ("other", "ops", 1.0),
-     ("any", "ops", 1.0), ("same", None, 0.5)],
+    [
+        ("same", "eng", 1.0),
+        ("same", "ops", 0.0),
+        ("other", "eng", 0.0),
+        ("other", "ops", 1.0),
+        ("any", "ops", 1.0),
+        ("same", None, 0.5),
+    ],
 )
-def test_department_follows_the_mentees_preference(mentor, mentee, preference, mentor_dept,
-                                                   expected):
-    got = component(
-        "department", [mentor(department=mentor_dept)], mentee(department_preference=preference)
-    )
+def test_department_follows_the_mentees_preference(mentor, mentee, preference, mentor_dept, expected):
+    got = component("department", [mentor(department=mentor_dept)], mentee(department_preference=preference))
     assert got == [expected]
 
 
@@ -82,16 +92,19 @@ people = st.builds(
     timezone=st.sampled_from([None, "UTC", "Asia/Kolkata", "America/Chicago", "Australia/Sydney"]),
     department=st.none() | st.sampled_from(["eng", "ops"]),
     interests=st.lists(st.sampled_from(["a", "b", "c"]), max_size=3).map(tuple),
-    skills=st.lists(st.builds(Skill, st.sampled_from(["x", "y", "z"]), st.integers(1, 5)),
-                    max_size=3).map(tuple),
+    skills=st.lists(st.builds(Skill, st.sampled_from(["x", "y", "z"]), st.integers(1, 5)), max_size=3).map(
+        tuple
+    ),
 )
 
 
 @settings(max_examples=100, deadline=None)
-@given(mentors=st.lists(people, min_size=1, max_size=4), person=people,
-       preference=st.sampled_from(["same", "other", "any"]))
-def test_every_component_and_the_score_stay_within_zero_and_one(mentor, mentee, mentors, person,
-                                                                preference):
+@given(
+    mentors=st.lists(people, min_size=1, max_size=4),
+    person=people,
+    preference=st.sampled_from(["same", "other", "any"]),
+)
+def test_every_component_and_the_score_stay_within_zero_and_one(mentor, mentee, mentors, person, preference):
     index = MentorIndex([mentor(f"m{i}", **kw) for i, kw in enumerate(mentors)])
     skills = person.pop("skills")
     who = mentee(goals=skills, department_preference=preference, **person)
@@ -104,16 +117,23 @@ def test_the_score_is_the_normalised_weighted_sum_of_components(mentor, mentee):
     index = MentorIndex([mentor(skills=(Skill("go", 5),), level=9)])
     person = mentee(goals=(Skill("go", 2),), interests=("chess",))
     scores, _, parts = score_mentee(index, person, Weights())
-    expected = 0.45 * parts["goal_fit"] + 0.15 * parts["seniority"] + 0.15 * parts["timezone"] \
-        + 0.10 * parts["department"] + 0.15 * parts["interests"]
+    expected = (
+        0.45 * parts["goal_fit"]
+        + 0.15 * parts["seniority"]
+        + 0.15 * parts["timezone"]
+        + 0.10 * parts["department"]
+        + 0.15 * parts["interests"]
+    )
     assert scores == pytest.approx(expected)
 
 
 def test_a_weights_override_changes_the_ranking(mentor, mentee):
-    index = MentorIndex([
-        mentor("expert", skills=(Skill("go", 5),), timezone="Asia/Tokyo"),
-        mentor("neighbour", timezone="Europe/Berlin"),
-    ])
+    index = MentorIndex(
+        [
+            mentor("expert", skills=(Skill("go", 5),), timezone="Asia/Tokyo"),
+            mentor("neighbour", timezone="Europe/Berlin"),
+        ]
+    )
     person = mentee(goals=(Skill("go", 4),))
     assert suggest(index, person, Weights())[0].mentor_id == "expert"
     tz_only = Weights(goal_fit=0, seniority=0, timezone=1, department=0, interests=0)
@@ -121,8 +141,7 @@ def test_a_weights_override_changes_the_ranking(mentor, mentee):
 
 
 def test_weights_are_normalised_and_negative_weights_are_rejected():
-    assert sum(Weights(goal_fit=2, seniority=2).normalised().as_dict().values()) == \
-        pytest.approx(1.0)
+    assert sum(Weights(goal_fit=2, seniority=2).normalised().as_dict().values()) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="negative"):
         Weights(goal_fit=-0.1)
     with pytest.raises(ValueError, match="positive"):
@@ -141,11 +160,15 @@ def test_score_matrix_rows_equal_single_mentee_scores(mentor, mentee):
 
 def test_explanations_give_readable_reasons(mentor, mentee):
     teacher = mentor(
-        level=4, timezone="Europe/London", interests=("chess", "go"),
+        level=4,
+        timezone="Europe/London",
+        interests=("chess", "go"),
         skills=(Skill("python", 5), Skill("kafka", 3), Skill("sql", 3)),
     )
     person = mentee(
-        level=2, timezone="Europe/Berlin", interests=("chess",),
+        level=2,
+        timezone="Europe/Berlin",
+        interests=("chess",),
         goals=(Skill("python", 3), Skill("kafka", 3), Skill("sql", 2), Skill("rust", 2)),
     )
     [best] = suggest(MentorIndex([teacher]), person)
@@ -158,15 +181,23 @@ def test_explanations_give_readable_reasons(mentor, mentee):
     ]
     assert best.explanation.breakdown["goal_fit"] == 0.75
     assert set(best.explanation.breakdown) == {
-        "goal_fit", "seniority", "timezone", "department", "interests",
+        "goal_fit",
+        "seniority",
+        "timezone",
+        "department",
+        "interests",
     }
 
 
 def test_suggest_returns_only_feasible_mentors_best_first(mentor, mentee):
-    index = MentorIndex([
-        mentor("weak"), mentor("gone", active=False, skills=(Skill("go", 5),)),
-        mentor("strong", skills=(Skill("go", 5),)), mentor("mid", skills=(Skill("go", 2),)),
-    ])
+    index = MentorIndex(
+        [
+            mentor("weak"),
+            mentor("gone", active=False, skills=(Skill("go", 5),)),
+            mentor("strong", skills=(Skill("go", 5),)),
+            mentor("mid", skills=(Skill("go", 2),)),
+        ]
+    )
     result = suggest(index, mentee(goals=(Skill("go", 4),)), limit=2)
     assert [s.mentor_id for s in result] == ["strong", "mid"]
     assert result[0].score >= result[1].score
@@ -174,10 +205,12 @@ def test_suggest_returns_only_feasible_mentors_best_first(mentor, mentee):
 
 
 def test_demand_spreading_demotes_busy_mentors_but_keeps_the_raw_score(mentor, mentee):
-    index = MentorIndex([
-        mentor("popular", skills=(Skill("go", 5),), mentor_capacity=1),
-        mentor("free", skills=(Skill("go", 4),), mentor_capacity=1),
-    ])
+    index = MentorIndex(
+        [
+            mentor("popular", skills=(Skill("go", 5),), mentor_capacity=1),
+            mentor("free", skills=(Skill("go", 4),), mentor_capacity=1),
+        ]
+    )
     person = mentee(goals=(Skill("go", 4),))
     plain = suggest(index, person)
     assert plain[0].mentor_id == "popular"

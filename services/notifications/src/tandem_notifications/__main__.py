@@ -1,6 +1,7 @@
 """``python -m tandem_notifications``: run the notifications service."""
 
 from tandem_chassis import serve
+
 from tandem_notifications.bootstrap import build_app
 from tandem_notifications.config import Settings
 

@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-
 from tandem_chassis import AggregateStore, ServiceRuntime
 from tandem_chassis.logging import get_logger
 from tandem_contracts import topics
+
 from tandem_notifications.adapters.deliveries import DeliveryRepository
 from tandem_notifications.adapters.outcomes import OutcomeLog
 from tandem_notifications.adapters.recipients import RecipientProjection
@@ -59,7 +59,11 @@ def build_app(settings: Settings) -> FastAPI:
         webhooks = WebhookRepository(rt.collection("webhooks"))
         reminders = ReminderRepository(rt.collection("reminders"))
         outcomes = OutcomeLog(
-            AggregateStore(rt.collection(OUTCOMES), source="/tandem/notifications", topic_prefix=settings.kafka_topic_prefix)
+            AggregateStore(
+                rt.collection(OUTCOMES),
+                source="/tandem/notifications",
+                topic_prefix=settings.kafka_topic_prefix,
+            )
         )
         await deliveries.create_indexes()
         await outcomes.create_indexes()
@@ -74,7 +78,9 @@ def build_app(settings: Settings) -> FastAPI:
         smtp, webhook_sender = SmtpSender(settings), WebhookSender(settings, webhooks)
         wiring.closers = [smtp, webhook_sender]
         policy = RetryPolicy(
-            settings.delivery_max_attempts, settings.delivery_backoff_initial_s, settings.delivery_backoff_max_s
+            settings.delivery_max_attempts,
+            settings.delivery_backoff_initial_s,
+            settings.delivery_backoff_max_s,
         )
         wiring.dispatchers = [
             Dispatcher(

@@ -1,7 +1,6 @@
 """Settings of the notifications service (``TANDEM_*`` environment variables)."""
 
 from pydantic import Field, SecretStr, model_validator
-
 from tandem_chassis import ServiceSettings
 
 __all__ = ["Settings"]
@@ -18,7 +17,9 @@ class Settings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Tandem <no-reply@tandem.local>"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
-    smtp_connections: int = Field(default=8, ge=1, description="parallel SMTP sessions (emails in flight at once)")
+    smtp_connections: int = Field(
+        default=8, ge=1, description="parallel SMTP sessions (emails in flight at once)"
+    )
 
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1)

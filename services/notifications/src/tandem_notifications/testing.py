@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import email.policy
 import json
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from aiosmtpd.controller import Controller
-
 from tandem_chassis.auth import mint_dev_token
 
 from tandem_notifications.domain.signing import SIGNATURE_HEADER, verify
@@ -36,7 +35,7 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 (aiosmtpd's hook name)
         if self.sink.refusing:
             return "451 4.3.0 try again later"
         with self.sink.lock:
@@ -92,9 +91,11 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                verified = verify(receiver.secret, body, self.headers.get(SIGNATURE_HEADER, ""), now=int(time.time()))
+                verified = verify(
+                    receiver.secret, body, self.headers.get(SIGNATURE_HEADER, ""), now=int(time.time())
+                )
                 receiver.calls.append(WebhookCall(body, dict(self.headers.items()), verified))
                 self.send_response(receiver.status if verified else 401)
                 self.end_headers()
@@ -120,7 +121,9 @@ DEV_SECRET = "test-secret-for-dev-mode-only-0123456789"
 
 def token(sub: str, *roles: str) -> dict[str, str]:
     """Bearer headers of a dev-mode token (the root conftest's JWT secret)."""
-    return {"Authorization": f"Bearer {mint_dev_token(DEV_SECRET, sub=sub, roles=list(roles) or ['employee'])}"}
+    return {
+        "Authorization": f"Bearer {mint_dev_token(DEV_SECRET, sub=sub, roles=list(roles) or ['employee'])}"
+    }
 
 
 def free_port() -> int:
@@ -129,7 +132,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout_s: float = 60.0, what: str = "condition") -> Any:
+async def eventually(
+    check: Callable[[], Awaitable[Any]], timeout_s: float = 60.0, what: str = "condition"
+) -> Any:
     """Poll ``check`` until it returns something truthy, within a bounded wait."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:

@@ -8,14 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import CloudEvent, EventData, new_event
 from tandem_notifications.bootstrap import build_app
 from tandem_notifications.config import Settings
-
 from tandem_notifications.testing import SmtpSink, WebhookReceiver, free_port
-
 
 
 @dataclass
@@ -29,7 +26,9 @@ class Running:
         return self.settings.topic(name)
 
     async def publish(self, topic: str, *events: CloudEvent) -> None:
-        await publish_raw(self.settings.kafka_bootstrap_servers, self.topic(topic), [as_record(e) for e in events])
+        await publish_raw(
+            self.settings.kafka_bootstrap_servers, self.topic(topic), [as_record(e) for e in events]
+        )
 
     async def emit(self, topic: str, *data: EventData) -> list[CloudEvent]:
         events = [new_event(d, source="/tests") for d in data]
@@ -74,7 +73,9 @@ async def start_service(service_settings, smtp_sink) -> AsyncIterator[Callable[.
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Running:
-            settings = service_settings(Settings, "notifications", smtp_port=smtp_sink.port, **(FAST | overrides))
+            settings = service_settings(
+                Settings, "notifications", smtp_port=smtp_sink.port, **(FAST | overrides)
+            )
             app = build_app(settings)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = await stack.enter_async_context(

@@ -9,7 +9,6 @@ from collections import Counter
 
 import httpx
 import pytest
-
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import MentorshipProposed, ProfileRegistered, new_event, topics
 from tandem_contracts.profiles import NotificationPreferences
@@ -23,8 +22,12 @@ MENTORS = 50
 
 
 def _start(env: dict[str, str], log_path) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
-    return subprocess.Popen([sys.executable, "-m", "tandem_notifications"], env=env,
-                            stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tandem_notifications"],
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def _ready(url: str, process: subprocess.Popen[bytes], log_path) -> None:  # type: ignore[no-untyped-def]
@@ -46,20 +49,24 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
     sink.start()
     port = free_port()
     database = f"tandem_notifications_{isolated_settings['TANDEM_DB_SUFFIX']}"
-    env = os.environ | isolated_settings | {
-        "TANDEM_HTTP_PORT": str(port),
-        "TANDEM_MONGODB_DATABASE": database,
-        "TANDEM_SMTP_HOST": "127.0.0.1",
-        "TANDEM_SMTP_PORT": str(sink.port),
-        "TANDEM_DELIVERY_LEASE_S": "4",
-        "TANDEM_SMTP_TIMEOUT_S": "3",
-        "TANDEM_WEBHOOK_TIMEOUT_S": "3",
-        "TANDEM_DELIVERY_BACKOFF_INITIAL_S": "0.2",
-        "TANDEM_DELIVERY_BACKOFF_MAX_S": "1",
-        "TANDEM_DELIVERY_MAX_ATTEMPTS": "50",
-        "TANDEM_DISPATCHER_POLL_INTERVAL_S": "1",
-        "TANDEM_DISPATCHER_BATCH_SIZE": "100",
-    }
+    env = (
+        os.environ
+        | isolated_settings
+        | {
+            "TANDEM_HTTP_PORT": str(port),
+            "TANDEM_MONGODB_DATABASE": database,
+            "TANDEM_SMTP_HOST": "127.0.0.1",
+            "TANDEM_SMTP_PORT": str(sink.port),
+            "TANDEM_DELIVERY_LEASE_S": "4",
+            "TANDEM_SMTP_TIMEOUT_S": "3",
+            "TANDEM_WEBHOOK_TIMEOUT_S": "3",
+            "TANDEM_DELIVERY_BACKOFF_INITIAL_S": "0.2",
+            "TANDEM_DELIVERY_BACKOFF_MAX_S": "1",
+            "TANDEM_DELIVERY_MAX_ATTEMPTS": "50",
+            "TANDEM_DISPATCHER_POLL_INTERVAL_S": "1",
+            "TANDEM_DISPATCHER_BATCH_SIZE": "100",
+        }
+    )
     log_path = tmp_path / "notifications.log"
     url = f"http://127.0.0.1:{port}"
     bootstrap = isolated_settings["TANDEM_KAFKA_BOOTSTRAP_SERVERS"]
@@ -68,19 +75,37 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
     process = _start(env, log_path)
     try:
         await _ready(url, process, log_path)
-        quiet = NotificationPreferences(channels={"inapp": False}, muted_types=["welcome", "complete_profile"])
+        quiet = NotificationPreferences(
+            channels={"inapp": False}, muted_types=["welcome", "complete_profile"]
+        )
         people = [
-            ProfileRegistered(employee_id=f"p-{i}", version=1, status="active", email=f"p-{i}@example.com",
-                              display_name=f"Person {i}", notification_preferences=quiet)
+            ProfileRegistered(
+                employee_id=f"p-{i}",
+                version=1,
+                status="active",
+                email=f"p-{i}@example.com",
+                display_name=f"Person {i}",
+                notification_preferences=quiet,
+            )
             for i in range(MENTORS + 1)
         ]
-        await publish_raw(bootstrap, prefix + topics.PROFILES, [as_record(new_event(p, source="/t")) for p in people])
+        await publish_raw(
+            bootstrap, prefix + topics.PROFILES, [as_record(new_event(p, source="/t")) for p in people]
+        )
         recipients = mongo_client[database]["recipients"]
         await eventually(lambda: _at_least(recipients.count_documents({}), MENTORS + 1), 60, "recipients")
 
         burst = [
-            new_event(MentorshipProposed(mentorship_id=f"m-{i}", mentor_id=f"p-{i % MENTORS}", mentee_id=f"p-{MENTORS}",
-                                         status="proposed", origin="request"), source="/t")
+            new_event(
+                MentorshipProposed(
+                    mentorship_id=f"m-{i}",
+                    mentor_id=f"p-{i % MENTORS}",
+                    mentee_id=f"p-{MENTORS}",
+                    status="proposed",
+                    origin="request",
+                ),
+                source="/t",
+            )
             for i in range(EVENTS)
         ]
         expected = {f"{e.id}:p-{i % MENTORS}:email" for i, e in enumerate(burst)}
@@ -93,7 +118,9 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
             for start in range(0, EVENTS, 25):
                 if start == FIRST_PART:
                     await killed.wait()
-                await publish_raw(bootstrap, prefix + topics.MENTORSHIPS, [as_record(e) for e in burst[start:start + 25]])
+                await publish_raw(
+                    bootstrap, prefix + topics.MENTORSHIPS, [as_record(e) for e in burst[start : start + 25]]
+                )
                 await asyncio.sleep(0.1)
 
         publishing = asyncio.create_task(publish_burst())
@@ -103,8 +130,14 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
         # at-least-once by design: the Message-ID is the receiver's idempotency key).
         sink.refusing = True
         accepted = {str(r.message["X-Tandem-Delivery-Id"]) for r in sink.snapshot()}
-        await eventually(lambda: _at_least(deliveries.count_documents({"_id": {"$in": list(accepted)}, "status": "delivered"}),
-                                           len(accepted)), 60, "accepted emails recorded")
+        await eventually(
+            lambda: _at_least(
+                deliveries.count_documents({"_id": {"$in": list(accepted)}, "status": "delivered"}),
+                len(accepted),
+            ),
+            60,
+            "accepted emails recorded",
+        )
         process.send_signal(signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
         killed.set()
@@ -114,16 +147,26 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
         process = _start(env, log_path)
         await _ready(url, process, log_path)
         await publishing
-        await eventually(lambda: _at_least(_async(len(sink.snapshot())), EVENTS), 180, "every email after restart")
-        await eventually(lambda: _at_least(deliveries.count_documents({"status": "delivered"}), EVENTS), 60, "all recorded")
+        await eventually(
+            lambda: _at_least(_async(len(sink.snapshot())), EVENTS), 180, "every email after restart"
+        )
+        await eventually(
+            lambda: _at_least(deliveries.count_documents({"status": "delivered"}), EVENTS), 60, "all recorded"
+        )
         await asyncio.sleep(5.0)  # longer than the lease: a resend would show up now
         raw = sink.snapshot()
         per_delivery = Counter(str(r.message["X-Tandem-Delivery-Id"]) for r in raw)
-        assert len(accepted) >= EVENTS // 5 and killed_at_recorded <= FIRST_PART < EVENTS, "the kill came mid-burst"
-        print(f"at the kill: {len(accepted)} emails accepted, {killed_at_recorded} deliveries recorded, "
-              f"{killed_at_pending} pending")
+        assert len(accepted) >= EVENTS // 5 and killed_at_recorded <= FIRST_PART < EVENTS, (
+            "the kill came mid-burst"
+        )
+        print(
+            f"at the kill: {len(accepted)} emails accepted, {killed_at_recorded} deliveries recorded, "
+            f"{killed_at_pending} pending"
+        )
         assert set(per_delivery) == expected, "every expected email arrived"
-        assert len(raw) == EVENTS, f"raw messages: {len(raw)}, duplicates: {[k for k, n in per_delivery.items() if n > 1][:5]}"
+        assert len(raw) == EVENTS, (
+            f"raw messages: {len(raw)}, duplicates: {[k for k, n in per_delivery.items() if n > 1][:5]}"
+        )
         assert len({str(r.message["Message-ID"]) for r in raw}) == EVENTS
     finally:
         if process.poll() is None:

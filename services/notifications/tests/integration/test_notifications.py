@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-
 from tandem_chassis.testing import read_topic
 from tandem_contracts import (
     MentorshipAccepted,
@@ -33,18 +32,34 @@ PEOPLE = {
 
 def registered(employee_id: str, version: int = 1, **extra: object) -> ProfileRegistered:
     name, address = PEOPLE.get(employee_id, (f"Person {employee_id}", f"{employee_id}@example.com"))
-    return ProfileRegistered(employee_id=employee_id, version=version, status="active", email=address, display_name=name, **extra)  # type: ignore[arg-type]
+    return ProfileRegistered(
+        employee_id=employee_id, version=version, status="active", email=address, display_name=name, **extra
+    )  # type: ignore[arg-type]
 
 
 def pair(model, mentorship_id="m-1", version=1, **extra):  # type: ignore[no-untyped-def]
-    status = {MentorshipProposed: "proposed", MentorshipAccepted: "accepted", MentorshipDeclined: "declined",
-              MentorshipExpired: "expired", MentorshipEnded: "ended"}[model]
-    return model(mentorship_id=mentorship_id, version=version, mentor_id="mentor-1", mentee_id="mentee-1", status=status, **extra)
+    status = {
+        MentorshipProposed: "proposed",
+        MentorshipAccepted: "accepted",
+        MentorshipDeclined: "declined",
+        MentorshipExpired: "expired",
+        MentorshipEnded: "ended",
+    }[model]
+    return model(
+        mentorship_id=mentorship_id,
+        version=version,
+        mentor_id="mentor-1",
+        mentee_id="mentee-1",
+        status=status,
+        **extra,
+    )
 
 
 async def _known(running, *ids: str) -> None:
     recipients = running.db["recipients"]
-    await eventually(lambda: _count(recipients, {"_id": {"$in": list(ids)}}, len(ids)), 60, "recipients projected")
+    await eventually(
+        lambda: _count(recipients, {"_id": {"$in": list(ids)}}, len(ids)), 60, "recipients projected"
+    )
 
 
 async def _count(collection, query, expected):  # type: ignore[no-untyped-def]
@@ -61,13 +76,19 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     running = await start_service()
     hook = await running.http.post(
         "/v1/webhooks",
-        json={"url": f"http://127.0.0.1:{webhook_receiver.port}/hook", "secret": webhook_receiver.secret,
-              "event_types": ["mentorship.accepted", "program.round_completed"]},
+        json={
+            "url": f"http://127.0.0.1:{webhook_receiver.port}/hook",
+            "secret": webhook_receiver.secret,
+            "event_types": ["mentorship.accepted", "program.round_completed"],
+        },
         headers=token("admin-1", "program_admin"),
     )
     assert hook.status_code == 201, hook.text
-    assert (await running.http.post("/v1/webhooks", json=hook.json() | {"secret": "x" * 20},
-                                    headers=token("mentee-1"))).status_code in (403, 422)
+    assert (
+        await running.http.post(
+            "/v1/webhooks", json=hook.json() | {"secret": "x" * 20}, headers=token("mentee-1")
+        )
+    ).status_code in (403, 422)
 
     profiles = await running.emit(topics.PROFILES, *(registered(i) for i in PEOPLE))
     await _known(running, *PEOPLE)
@@ -83,37 +104,60 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     )
     events += await running.emit(
         topics.PROGRAMS,
-        RoundCompleted(program_id="p-1", round_id="r-1", program_name="Spring cohort", admin_ids=["admin-1"],
-                       matched=12, unmatched=2, unmatched_reasons={"no_capacity": 2}, total_score=9.6,
-                       mean_score=0.8, min_score=0.41, mentor_load={"1": 8, "2": 2}),
+        RoundCompleted(
+            program_id="p-1",
+            round_id="r-1",
+            program_name="Spring cohort",
+            admin_ids=["admin-1"],
+            matched=12,
+            unmatched=2,
+            unmatched_reasons={"no_capacity": 2},
+            total_score=9.6,
+            mean_score=0.8,
+            min_score=0.41,
+            mentor_load={"1": 8, "2": 2},
+        ),
     )
     expected = {
-        "grace@example.com": sorted([
-            "Welcome to Tandem, Grace Hopper", "Complete your mentoring profile",
-            "Alan Turing asks you to be their mentor",
-            "The program round suggests a mentoring pair: Alan Turing",
-            "Your mentorship with Alan Turing has started",
-            "Mentorship with Alan Turing declined",
-            "Mentorship proposal with Alan Turing expired",
-            "Your mentorship with Alan Turing has ended",
-            "A mentee whose mentor left has been suggested to you: Alan Turing",
-        ]),
-        "alan@example.com": sorted([
-            "Welcome to Tandem, Alan Turing", "Complete your mentoring profile",
-            "The program round suggests a mentoring pair: Grace Hopper",
-            "Your mentorship with Grace Hopper has started",
-            "Mentorship with Grace Hopper declined",
-            "Mentorship proposal with Grace Hopper expired",
-            "Your mentorship with Grace Hopper has ended",
-            "Your mentor has left; here is a new suggestion: Grace Hopper",
-        ]),
-        "ada@example.com": sorted([
-            "Welcome to Tandem, Ada Lovelace", "Complete your mentoring profile",
-            "Matching round completed for Spring cohort: 12 matched, 2 unmatched",
-        ]),
+        "grace@example.com": sorted(
+            [
+                "Welcome to Tandem, Grace Hopper",
+                "Complete your mentoring profile",
+                "Alan Turing asks you to be their mentor",
+                "The program round suggests a mentoring pair: Alan Turing",
+                "Your mentorship with Alan Turing has started",
+                "Mentorship with Alan Turing declined",
+                "Mentorship proposal with Alan Turing expired",
+                "Your mentorship with Alan Turing has ended",
+                "A mentee whose mentor left has been suggested to you: Alan Turing",
+            ]
+        ),
+        "alan@example.com": sorted(
+            [
+                "Welcome to Tandem, Alan Turing",
+                "Complete your mentoring profile",
+                "The program round suggests a mentoring pair: Grace Hopper",
+                "Your mentorship with Grace Hopper has started",
+                "Mentorship with Grace Hopper declined",
+                "Mentorship proposal with Grace Hopper expired",
+                "Your mentorship with Grace Hopper has ended",
+                "Your mentor has left; here is a new suggestion: Grace Hopper",
+            ]
+        ),
+        "ada@example.com": sorted(
+            [
+                "Welcome to Tandem, Ada Lovelace",
+                "Complete your mentoring profile",
+                "Matching round completed for Spring cohort: 12 matched, 2 unmatched",
+            ]
+        ),
     }
     total = sum(len(v) for v in expected.values())
-    await eventually(lambda: _ready(len(smtp_sink.snapshot()) >= total and len(webhook_receiver.calls) >= 2), 60, "emails sent")
+    await eventually(
+        lambda: _ready(len(smtp_sink.snapshot()) >= total and len(webhook_receiver.calls) >= 2),
+        60,
+        "emails sent",
+    )
 
     # Kafka redelivers every event: nothing new may be sent
     await running.publish(topics.PROFILES, *profiles)
@@ -131,15 +175,25 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     ended = next(m for m in smtp_sink.to("alan@example.com") if "has ended" in str(m["Subject"]))
     assert "your mentor has left" in ended.get_body(("plain",)).get_content()
     assert "<strong>Grace Hopper</strong>" in ended.get_body(("html",)).get_content()
-    round_mail = smtp_sink.to("ada@example.com")[-1] if "round" in str(smtp_sink.to("ada@example.com")[-1]["Subject"]) else next(
-        m for m in smtp_sink.to("ada@example.com") if "round" in str(m["Subject"]))
+    round_mail = (
+        smtp_sink.to("ada@example.com")[-1]
+        if "round" in str(smtp_sink.to("ada@example.com")[-1]["Subject"])
+        else next(m for m in smtp_sink.to("ada@example.com") if "round" in str(m["Subject"]))
+    )
     text = round_mail.get_body(("plain",)).get_content()
-    assert "Matched: 12" in text and "no_capacity: 2" in text and "Mean score: 0.80" in text and "Lowest score: 0.41" in text
+    assert (
+        "Matched: 12" in text
+        and "no_capacity: 2" in text
+        and "Mean score: 0.80" in text
+        and "Lowest score: 0.41" in text
+    )
     request = next(m for m in smtp_sink.to("grace@example.com") if "asks you" in str(m["Subject"]))
     assert "Teach me compilers?" in request.get_body(("plain",)).get_content()
 
     assert len(webhook_receiver.calls) == 2 and all(call.verified for call in webhook_receiver.calls)
-    assert sorted(webhook_receiver.texts())[0].startswith("Matching round r-1 of Spring cohort completed: 12 matched")
+    assert sorted(webhook_receiver.texts())[0].startswith(
+        "Matching round r-1 of Spring cohort completed: 12 matched"
+    )
     body = json.loads(webhook_receiver.calls[0].body)
     assert set(body) == {"text", "blocks"} and body["blocks"][0]["type"] == "section"
 
@@ -147,19 +201,31 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     assert inbox.status_code == 200, inbox.text
     page = inbox.json()
     assert page["unread_count"] == len(expected["alan@example.com"]) and len(page["items"]) == 3
-    older = await running.http.get(f"/v1/employees/mentee-1/notifications?limit=50&cursor={page['next_cursor']}",
-                                   headers=token("mentee-1"))
+    older = await running.http.get(
+        f"/v1/employees/mentee-1/notifications?limit=50&cursor={page['next_cursor']}",
+        headers=token("mentee-1"),
+    )
     assert len(older.json()["items"]) == len(expected["alan@example.com"]) - 3
     assert older.json()["next_cursor"] is None
     first = page["items"][0]["id"]
-    assert (await running.http.post(f"/v1/notifications/{first}/read", headers=token("mentor-1"))).status_code == 404
-    assert (await running.http.post(f"/v1/notifications/{first}/read", headers=token("mentee-1"))).status_code == 204
+    assert (
+        await running.http.post(f"/v1/notifications/{first}/read", headers=token("mentor-1"))
+    ).status_code == 404
+    assert (
+        await running.http.post(f"/v1/notifications/{first}/read", headers=token("mentee-1"))
+    ).status_code == 204
     after = (await running.http.get("/v1/employees/mentee-1/notifications", headers=token("mentee-1"))).json()
     assert after["unread_count"] == len(expected["alan@example.com"]) - 1
-    assert (await running.http.get("/v1/employees/mentee-1/notifications", headers=token("mentor-1"))).status_code == 403
+    assert (
+        await running.http.get("/v1/employees/mentee-1/notifications", headers=token("mentor-1"))
+    ).status_code == 403
 
-    published = await read_topic(running.settings.kafka_bootstrap_servers, running.topic(topics.NOTIFICATIONS),
-                                 until=2 * total + 2, timeout_s=60)
+    published = await read_topic(
+        running.settings.kafka_bootstrap_servers,
+        running.topic(topics.NOTIFICATIONS),
+        until=2 * total + 2,
+        timeout_s=60,
+    )
     kinds = [dict(r.headers)["ce_type"] for r in published]
     assert set(kinds) == {b"notification.delivered"}
     assert len({r.key for r in published}) == 2 * total + 2, "one delivered event per delivery"
@@ -169,29 +235,56 @@ async def _ready(value: bool) -> bool:
     return value
 
 
-async def test_a_muted_type_is_not_sent_and_employees_change_only_their_own_preferences(start_service, smtp_sink):
+async def test_a_muted_type_is_not_sent_and_employees_change_only_their_own_preferences(
+    start_service, smtp_sink
+):
     running = await start_service()
-    await running.emit(topics.PROFILES, registered("mentor-1", roles=["mentor"], skills=[{"name": "go"}], interests=["x"]),
-                       registered("mentee-1", notification_preferences=NotificationPreferences(channels={"inapp": False})))
+    await running.emit(
+        topics.PROFILES,
+        registered("mentor-1", roles=["mentor"], skills=[{"name": "go"}], interests=["x"]),
+        registered("mentee-1", notification_preferences=NotificationPreferences(channels={"inapp": False})),
+    )
     await _known(running, "mentor-1", "mentee-1")
     own = await running.http.get("/v1/employees/mentee-1/preferences", headers=token("mentee-1"))
-    assert own.json() == {"channels": {"inapp": False}, "muted_types": []}, "from the profile until changed here"
+    assert own.json() == {"channels": {"inapp": False}, "muted_types": []}, (
+        "from the profile until changed here"
+    )
     change = {"channels": {"email": True, "inapp": True}, "muted_types": ["mentorship_accepted"]}
-    assert (await running.http.put("/v1/employees/mentor-1/preferences", json=change, headers=token("mentee-1"))).status_code == 403
-    assert (await running.http.put("/v1/employees/mentee-1/preferences", json={"muted_types": ["nope"]},
-                                   headers=token("mentee-1"))).status_code == 422
+    assert (
+        await running.http.put("/v1/employees/mentor-1/preferences", json=change, headers=token("mentee-1"))
+    ).status_code == 403
+    assert (
+        await running.http.put(
+            "/v1/employees/mentee-1/preferences", json={"muted_types": ["nope"]}, headers=token("mentee-1")
+        )
+    ).status_code == 422
     put = await running.http.put("/v1/employees/mentee-1/preferences", json=change, headers=token("mentee-1"))
     assert put.status_code == 200 and put.json() == change
 
-    await running.emit(topics.MENTORSHIPS, pair(MentorshipAccepted, "m-1", version=2),
-                       pair(MentorshipEnded, "m-1", version=3, reason="completed"))
-    await eventually(lambda: _ready(len(smtp_sink.to("alan@example.com")) >= 3 and len(smtp_sink.to("grace@example.com")) >= 3),
-                     60, "emails")
+    await running.emit(
+        topics.MENTORSHIPS,
+        pair(MentorshipAccepted, "m-1", version=2),
+        pair(MentorshipEnded, "m-1", version=3, reason="completed"),
+    )
+    await eventually(
+        lambda: _ready(
+            len(smtp_sink.to("alan@example.com")) >= 3 and len(smtp_sink.to("grace@example.com")) >= 3
+        ),
+        60,
+        "emails",
+    )
     await asyncio.sleep(1.5)
-    assert subjects(smtp_sink, "alan@example.com") == sorted([
-        "Welcome to Tandem, Alan Turing", "Complete your mentoring profile", "Your mentorship with Grace Hopper has ended"])
+    assert subjects(smtp_sink, "alan@example.com") == sorted(
+        [
+            "Welcome to Tandem, Alan Turing",
+            "Complete your mentoring profile",
+            "Your mentorship with Grace Hopper has ended",
+        ]
+    )
     assert "Your mentorship with Alan Turing has started" in subjects(smtp_sink, "grace@example.com")
-    assert "Complete your mentoring profile" not in subjects(smtp_sink, "grace@example.com"), "her profile is complete"
+    assert "Complete your mentoring profile" not in subjects(smtp_sink, "grace@example.com"), (
+        "her profile is complete"
+    )
 
 
 async def test_an_erased_employees_inbox_and_personal_data_are_gone(start_service, smtp_sink):
@@ -204,10 +297,14 @@ async def test_an_erased_employees_inbox_and_personal_data_are_gone(start_servic
     await running.emit(topics.PROFILES, erased)
     await eventually(lambda: _inbox_size(running, inbox, 0, exact=True), 60, "inbox emptied")
     recipient = await running.db["recipients"].find_one({"_id": "mentee-1"})
-    assert recipient["status"] == "erased" and recipient["email"] is None and recipient["display_name"] is None
+    assert (
+        recipient["status"] == "erased" and recipient["email"] is None and recipient["display_name"] is None
+    )
     left = await running.db["deliveries"].find({"recipient_id": "mentee-1"}).to_list()
     assert left and all(d["channel"] == "email" and "to" not in d and "text" not in d for d in left)
-    assert (await running.http.get("/v1/employees/mentee-1/preferences", headers=token("mentee-1"))).status_code == 404
+    assert (
+        await running.http.get("/v1/employees/mentee-1/preferences", headers=token("mentee-1"))
+    ).status_code == 404
     await running.emit(topics.MENTORSHIPS, pair(MentorshipProposed, "m-9", origin="round"))
     await running.emit(topics.PROFILES, registered("mentee-1", version=1))  # stale: changes nothing
     await asyncio.sleep(2.0)
@@ -226,20 +323,31 @@ async def test_a_webhook_answering_500_is_retried_then_failed_and_notification_f
     running = await start_service(delivery_max_attempts=3)
     created = await running.http.post(
         "/v1/webhooks",
-        json={"url": f"http://127.0.0.1:{webhook_receiver.port}/", "secret": webhook_receiver.secret,
-              "event_types": ["program.round_completed"]},
+        json={
+            "url": f"http://127.0.0.1:{webhook_receiver.port}/",
+            "secret": webhook_receiver.secret,
+            "event_types": ["program.round_completed"],
+        },
         headers=token("admin-1", "program_admin"),
     )
     hook_id = created.json()["id"]
-    [event] = await running.emit(topics.PROGRAMS, RoundCompleted(program_id="p-1", round_id="r-1", matched=1, unmatched=0, total_score=0.9))
+    [event] = await running.emit(
+        topics.PROGRAMS,
+        RoundCompleted(program_id="p-1", round_id="r-1", matched=1, unmatched=0, total_score=0.9),
+    )
     delivery_id = f"{event.id}:{hook_id}:webhook"
     deliveries = running.db["deliveries"]
-    failed = await eventually(lambda: deliveries.find_one({"_id": delivery_id, "status": "failed"}), 60, "failed")
+    failed = await eventually(
+        lambda: deliveries.find_one({"_id": delivery_id, "status": "failed"}), 60, "failed"
+    )
     assert failed["attempts"] == 3 and "500" in failed["last_error"]
     assert len(webhook_receiver.calls) == 3 and all(call.verified for call in webhook_receiver.calls)
     assert len({call.headers["X-Tandem-Signature"] for call in webhook_receiver.calls}) >= 1
-    records = await read_topic(running.settings.kafka_bootstrap_servers, running.topic(topics.NOTIFICATIONS),
-                               until=lambda rs: any(dict(r.headers)["ce_type"] == b"notification.failed" for r in rs))
+    records = await read_topic(
+        running.settings.kafka_bootstrap_servers,
+        running.topic(topics.NOTIFICATIONS),
+        until=lambda rs: any(dict(r.headers)["ce_type"] == b"notification.failed" for r in rs),
+    )
     failure = next(r for r in records if dict(r.headers)["ce_type"] == b"notification.failed")
     data = json.loads(failure.value)
     assert data["notification_id"] == delivery_id and data["attempts"] == 3 and data["channel"] == "webhook"
@@ -254,12 +362,20 @@ async def test_an_smtp_outage_of_30_seconds_delays_emails_but_loses_none_and_nev
     await running.emit(topics.PROFILES, *(registered(f"e-{i}") for i in range(10)))
     deliveries = running.db["deliveries"]
     # the consumer keeps going: in-app notifications arrive during the outage
-    await eventually(lambda: _count(deliveries, {"channel": "inapp", "status": "delivered"}, 20), 25, "in-app during outage")
-    await eventually(lambda: _count(deliveries, {"channel": "email", "attempts": {"$gte": 2}}, 20), 25, "email retried")
+    await eventually(
+        lambda: _count(deliveries, {"channel": "inapp", "status": "delivered"}, 20),
+        25,
+        "in-app during outage",
+    )
+    await eventually(
+        lambda: _count(deliveries, {"channel": "email", "attempts": {"$gte": 2}}, 20), 25, "email retried"
+    )
     await asyncio.sleep(max(0.0, 30.0 - (asyncio.get_running_loop().time() - outage_started)))
     assert await deliveries.count_documents({"channel": "email", "status": "delivered"}) == 0
     smtp_sink.start()
-    await eventually(lambda: _count(deliveries, {"channel": "email", "status": "delivered"}, 20), 30, "emails after outage")
+    await eventually(
+        lambda: _count(deliveries, {"channel": "email", "status": "delivered"}, 20), 30, "emails after outage"
+    )
     await asyncio.sleep(1.0)
     raw = smtp_sink.snapshot()
     assert len(raw) == 20 and len({str(r.message["Message-ID"]) for r in raw}) == 20
@@ -270,14 +386,19 @@ async def test_checkin_reminders_come_every_interval_while_active_and_never_twic
     running = await start_service(checkin_days=2.0 / 86400)
     await running.emit(topics.PROFILES, registered("mentor-1"), registered("mentee-1"))
     await _known(running, "mentor-1", "mentee-1")
-    await running.emit(topics.MENTORSHIPS, pair(MentorshipAccepted, "m-1", version=2, accepted_at=datetime.now(UTC)))
+    await running.emit(
+        topics.MENTORSHIPS, pair(MentorshipAccepted, "m-1", version=2, accepted_at=datetime.now(UTC))
+    )
     reminder = "Time to check in with"
 
     def reminders(address: str) -> list[str]:
         return [str(m["Subject"]) for m in smtp_sink.to(address) if reminder in str(m["Subject"])]
 
-    await eventually(lambda: _ready(len(reminders("alan@example.com")) >= 2 and len(reminders("grace@example.com")) >= 2),
-                     30, "two reminders each")
+    await eventually(
+        lambda: _ready(len(reminders("alan@example.com")) >= 2 and len(reminders("grace@example.com")) >= 2),
+        30,
+        "two reminders each",
+    )
     await running.emit(topics.MENTORSHIPS, pair(MentorshipEnded, "m-1", version=3, reason="completed"))
     schedules = running.db["reminders"]
     await eventually(lambda: schedules.find_one({"_id": "m-1", "active": False}), 30, "schedule stopped")
@@ -285,16 +406,23 @@ async def test_checkin_reminders_come_every_interval_while_active_and_never_twic
     settled = len(reminders("alan@example.com"))
     # a scheduler pass repeated from before the advance (a crash, a second replica) records nothing new
     from tandem_notifications.service_layer.reminders import checkin_event_id
+
     deliveries = running.db["deliveries"]
     numbers = await deliveries.distinct("event_id", {"kind": "checkin_reminder"})
     assert sorted(numbers) == sorted({checkin_event_id("m-1", n) for n in range(1, len(numbers) + 1)})
     await running.app.state.recorder.record(
-        event_id=checkin_event_id("m-1", 1), event_type="notifications.checkin_due", event_time=None,
+        event_id=checkin_event_id("m-1", 1),
+        event_type="notifications.checkin_due",
+        event_time=None,
         intents=__import__("tandem_notifications.domain.kinds", fromlist=["x"]).checkin_intents(
-            {"_id": "m-1", "mentor_id": "mentor-1", "mentee_id": "mentee-1"}, 1),
+            {"_id": "m-1", "mentor_id": "mentor-1", "mentee_id": "mentee-1"}, 1
+        ),
     )
     await asyncio.sleep(4.0)  # two more intervals: an ended mentorship gets no reminder
     assert len(reminders("alan@example.com")) == settled
     raw = [r.message for r in smtp_sink.snapshot() if reminder in str(r.message["Subject"])]
     assert len(raw) == len({str(m["Message-ID"]) for m in raw}), "each reminder sent once"
-    assert "check-in reminder 1" in raw[0].get_body(("plain",)).get_content() or "check-in reminder 2" in raw[0].get_body(("plain",)).get_content()
+    assert (
+        "check-in reminder 1" in raw[0].get_body(("plain",)).get_content()
+        or "check-in reminder 2" in raw[0].get_body(("plain",)).get_content()
+    )

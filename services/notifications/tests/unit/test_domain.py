@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tandem_contracts import MentorshipEnded, MentorshipProposed, ProfileRegistered, RoundCompleted
 from tandem_notifications.domain.backoff import RetryPolicy
 from tandem_notifications.domain.delivery import delivery_id, message_id
@@ -17,20 +16,28 @@ pytestmark = pytest.mark.unit
 
 
 def test_a_request_notifies_only_the_mentor_and_a_round_proposal_notifies_both():
-    request = MentorshipProposed(mentorship_id="m", mentor_id="a", mentee_id="b", status="proposed", origin="request")
-    assert [(i.kind, i.recipient_id) for i in intents_for("mentorship.proposed", request)] == [("mentorship_requested", "a")]
+    request = MentorshipProposed(
+        mentorship_id="m", mentor_id="a", mentee_id="b", status="proposed", origin="request"
+    )
+    assert [(i.kind, i.recipient_id) for i in intents_for("mentorship.proposed", request)] == [
+        ("mentorship_requested", "a")
+    ]
     round_ = request.model_copy(update={"origin": "round"})
     assert {i.recipient_id for i in intents_for("mentorship.proposed", round_)} == {"a", "b"}
 
 
 def test_a_new_profile_gets_a_welcome_and_a_complete_your_profile_note_under_distinct_keys():
-    intents = intents_for("profile.registered", ProfileRegistered(employee_id="e", version=1, status="active"))
+    intents = intents_for(
+        "profile.registered", ProfileRegistered(employee_id="e", version=1, status="active")
+    )
     assert [i.kind for i in intents] == ["welcome", "complete_profile"]
     assert len({i.source_id("ev") for i in intents}) == 2
 
 
 def test_round_figures_go_to_each_admin_once():
-    data = RoundCompleted(program_id="p", round_id="r", admin_ids=["x", "y", "x"], matched=1, unmatched=0, total_score=1)
+    data = RoundCompleted(
+        program_id="p", round_id="r", admin_ids=["x", "y", "x"], matched=1, unmatched=0, total_score=1
+    )
     assert [i.recipient_id for i in intents_for("program.round_completed", data)] == ["x", "y"]
 
 
@@ -67,9 +74,22 @@ def test_reminders_after_downtime_resume_at_the_next_slot_without_a_burst():
 
 
 def test_an_ended_mentorship_mail_names_the_reason_and_escapes_html():
-    rendered = Renderer(app_url="http://t").render("mentorship_ended", {
-        "recipient_name": "A", "counterpart_name": "<b>B</b>", "reason": "mentor_left", "role": "mentee",
-    })
+    rendered = Renderer(app_url="http://t").render(
+        "mentorship_ended",
+        {
+            "recipient_name": "A",
+            "counterpart_name": "<b>B</b>",
+            "reason": "mentor_left",
+            "role": "mentee",
+        },
+    )
     assert "your mentor has left" in rendered.text and "&lt;b&gt;B&lt;/b&gt;" in rendered.html
-    assert intents_for("mentorship.ended", MentorshipEnded(
-        mentorship_id="m", mentor_id="a", mentee_id="b", status="ended", reason="mentor_left"))[1].context["reason"] == "mentor_left"
+    assert (
+        intents_for(
+            "mentorship.ended",
+            MentorshipEnded(
+                mentorship_id="m", mentor_id="a", mentee_id="b", status="ended", reason="mentor_left"
+            ),
+        )[1].context["reason"]
+        == "mentor_left"
+    )

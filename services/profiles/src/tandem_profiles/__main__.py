@@ -1,6 +1,7 @@
 """``python -m tandem_profiles``: run the profiles service."""
 
 from tandem_chassis import serve
+
 from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings
 

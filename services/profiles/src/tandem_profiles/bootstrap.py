@@ -4,14 +4,14 @@ import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
-
 from tandem_chassis import AggregateStore, Delivery, ServiceRuntime
+from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
+
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.config import Settings
 from tandem_profiles.entrypoints import http, scim
-from tandem_chassis.consumer import BatchItem
 from tandem_profiles.entrypoints.hr_events import on_hr_batch, on_hr_event
 from tandem_profiles.service_layer.profiles import erase_due_profiles
 
@@ -61,4 +61,3 @@ def build_app(settings: Settings) -> FastAPI:
     runtime.run_in_background(erasure_job, "erasure")
     app = runtime.http_app([http.router, scim.router], title="Tandem profiles")
     return app
-

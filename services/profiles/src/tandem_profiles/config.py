@@ -1,7 +1,6 @@
 """Settings of the profiles service (``TANDEM_*`` environment variables)."""
 
 from pydantic import Field
-
 from tandem_chassis import ServiceSettings
 
 __all__ = ["Settings"]

@@ -5,7 +5,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tandem_chassis.testing import as_record, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated, new_event, topics
 
@@ -18,7 +17,12 @@ def event(data, minute: int, event_id: str | None = None):
 
 
 def joined(employee_id: str, **fields):
-    return EmployeeJoined(employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id.upper(), **fields)
+    return EmployeeJoined(
+        employee_id=employee_id,
+        email=f"{employee_id}@example.com",
+        display_name=employee_id.upper(),
+        **fields,
+    )
 
 
 async def feed(profiles, *records) -> None:
@@ -29,11 +33,24 @@ async def feed(profiles, *records) -> None:
 async def settled(profiles, expected_events: int, timeout_s: float = 45.0):
     """Wait until the profile topic holds ``expected_events`` and nothing more arrives."""
     settings = profiles.settings
-    records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=expected_events, timeout_s=timeout_s)
+    records = await read_topic(
+        settings.kafka_bootstrap_servers,
+        settings.topic(topics.PROFILES),
+        until=expected_events,
+        timeout_s=timeout_s,
+    )
     await asyncio.sleep(1.0)
-    again = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=expected_events, timeout_s=timeout_s)
+    again = await read_topic(
+        settings.kafka_bootstrap_servers,
+        settings.topic(topics.PROFILES),
+        until=expected_events,
+        timeout_s=timeout_s,
+    )
     assert len(again) == len(records) == expected_events, [r.value for r in again]
-    return [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in sorted(again, key=lambda r: (r.key, json.loads(r.value)["version"]))]
+    return [
+        (dict(r.headers)["ce_type"].decode(), json.loads(r.value))
+        for r in sorted(again, key=lambda r: (r.key, json.loads(r.value)["version"]))
+    ]
 
 
 async def stored(profiles, employee_id: str):
@@ -83,7 +100,10 @@ async def test_leaving_deactivates_and_a_rehire_reactivates_with_increasing_vers
     published = await settled(profiles, 4)
 
     assert [kind for kind, _ in published] == [
-        "profile.registered", "profile.updated", "profile.deactivated", "profile.registered",
+        "profile.registered",
+        "profile.updated",
+        "profile.deactivated",
+        "profile.registered",
     ]
     assert [data["version"] for _, data in published] == [1, 2, 3, 4]
     assert [data["status"] for _, data in published] == ["active", "active", "inactive", "active"]
@@ -95,13 +115,21 @@ async def test_self_service_edits_are_validated_normalised_and_published(profile
     await settled(profiles, 1)
     me = profiles.token("e-5", "employee")
 
-    response = await profiles.client.patch("/v1/profiles/e-5", headers=me, json={
-        "roles": ["mentor", "mentee"],
-        "skills": [{"name": "Python", "level": 4}, {"name": "py", "level": 5}, {"name": " Kafka ", "level": 3}],
-        "goals": [{"name": "K8s", "level": 3}],
-        "mentor_capacity": 3,
-        "preferences": {"department": "other"},
-    })
+    response = await profiles.client.patch(
+        "/v1/profiles/e-5",
+        headers=me,
+        json={
+            "roles": ["mentor", "mentee"],
+            "skills": [
+                {"name": "Python", "level": 4},
+                {"name": "py", "level": 5},
+                {"name": " Kafka ", "level": 3},
+            ],
+            "goals": [{"name": "K8s", "level": 3}],
+            "mentor_capacity": 3,
+            "preferences": {"department": "other"},
+        },
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -111,31 +139,47 @@ async def test_self_service_edits_are_validated_normalised_and_published(profile
     published = await settled(profiles, 2)
     assert published[-1][0] == "profile.updated" and published[-1][1]["mentor_capacity"] == 3
 
-    for bad in ({"mentor_capacity": 11}, {"roles": ["boss"]}, {"skills": [{"name": "x", "level": 9}]}, {"unknown": 1}):
+    for bad in (
+        {"mentor_capacity": 11},
+        {"roles": ["boss"]},
+        {"skills": [{"name": "x", "level": 9}]},
+        {"unknown": 1},
+    ):
         refused = await profiles.client.patch("/v1/profiles/e-5", headers=me, json=bad)
         assert refused.status_code == 422, bad
         assert refused.json()["detail"], "a reason is given"
-    other = await profiles.client.patch("/v1/profiles/e-5", headers=profiles.token("e-6", "employee"), json={"bio": "x"})
+    other = await profiles.client.patch(
+        "/v1/profiles/e-5", headers=profiles.token("e-6", "employee"), json={"bio": "x"}
+    )
     assert other.status_code == 403
     assert (await profiles.client.get("/v1/profiles/e-5")).status_code == 401
 
 
 async def test_changes_to_an_inactive_profile_are_refused(profiles):
-    await feed(profiles, as_record(event(joined("e-7"), 0)), as_record(event(EmployeeLeft(employee_id="e-7"), 1)))
+    await feed(
+        profiles, as_record(event(joined("e-7"), 0)), as_record(event(EmployeeLeft(employee_id="e-7"), 1))
+    )
     await settled(profiles, 2)
 
-    response = await profiles.client.patch("/v1/profiles/e-7", headers=profiles.token("e-7", "employee"), json={"bio": "hello"})
+    response = await profiles.client.patch(
+        "/v1/profiles/e-7", headers=profiles.token("e-7", "employee"), json={"bio": "hello"}
+    )
 
     assert response.status_code == 409
     assert "inactive" in response.json()["detail"]
 
 
 async def test_listing_filters_and_paginates_in_a_stable_order(profiles):
-    await feed(profiles, *[as_record(event(joined(f"p-{n:02d}", department="R&D" if n % 2 else "Ops"), n)) for n in range(12)])
+    await feed(
+        profiles,
+        *[as_record(event(joined(f"p-{n:02d}", department="R&D" if n % 2 else "Ops"), n)) for n in range(12)],
+    )
     await settled(profiles, 12)
     for n in range(0, 12, 3):
         me = profiles.token(f"p-{n:02d}", "employee")
-        await profiles.client.patch(f"/v1/profiles/p-{n:02d}", headers=me, json={"roles": ["mentor"], "skills": [{"name": "Python"}]})
+        await profiles.client.patch(
+            f"/v1/profiles/p-{n:02d}", headers=me, json={"roles": ["mentor"], "skills": [{"name": "Python"}]}
+        )
     admin = profiles.token("admin", "program_admin")
 
     seen, cursor = [], None
@@ -148,9 +192,15 @@ async def test_listing_filters_and_paginates_in_a_stable_order(profiles):
             break
     assert seen == [f"p-{n:02d}" for n in range(12)]
 
-    mentors = (await profiles.client.get("/v1/profiles", headers=admin, params={"role": "mentor", "skill": "py"})).json()
+    mentors = (
+        await profiles.client.get("/v1/profiles", headers=admin, params={"role": "mentor", "skill": "py"})
+    ).json()
     assert [item["employee_id"] for item in mentors["items"]] == ["p-00", "p-03", "p-06", "p-09"]
-    ops = (await profiles.client.get("/v1/profiles", headers=admin, params={"department": "Ops", "status": "active"})).json()
+    ops = (
+        await profiles.client.get(
+            "/v1/profiles", headers=admin, params={"department": "Ops", "status": "active"}
+        )
+    ).json()
     assert len(ops["items"]) == 6
     employee = await profiles.client.get("/v1/profiles", headers=profiles.token("p-00", "employee"))
     assert employee.status_code == 403
@@ -161,7 +211,8 @@ async def test_leavers_are_erased_after_retention_and_on_request(profiles, servi
 
     await feed(
         profiles,
-        as_record(event(joined("e-8"), 0)), as_record(event(EmployeeLeft(employee_id="e-8"), 1)),
+        as_record(event(joined("e-8"), 0)),
+        as_record(event(EmployeeLeft(employee_id="e-8"), 1)),
         as_record(event(joined("e-9"), 0)),
     )
     await settled(profiles, 3)
@@ -169,14 +220,18 @@ async def test_leavers_are_erased_after_retention_and_on_request(profiles, servi
     assert await erase_due_profiles(repository=profiles.repository, now=T0 + timedelta(days=31)) == 1
 
     hr = profiles.token("hr-bot", "hr_integration")
-    assert (await profiles.client.delete("/v1/profiles/e-9", headers=profiles.token("e-9", "employee"))).status_code == 403
+    assert (
+        await profiles.client.delete("/v1/profiles/e-9", headers=profiles.token("e-9", "employee"))
+    ).status_code == 403
     assert (await profiles.client.delete("/v1/profiles/e-9", headers=hr)).status_code == 204
 
     published = await settled(profiles, 5)
     erased = [data for kind, data in published if kind == "profile.erased"]
     assert erased == [
-        {"employee_id": "e-8", "version": 3, "status": "erased"} | {k: v for k, v in erased[0].items() if k not in ("employee_id", "version", "status")},
-        {"employee_id": "e-9", "version": 2, "status": "erased"} | {k: v for k, v in erased[1].items() if k not in ("employee_id", "version", "status")},
+        {"employee_id": "e-8", "version": 3, "status": "erased"}
+        | {k: v for k, v in erased[0].items() if k not in ("employee_id", "version", "status")},
+        {"employee_id": "e-9", "version": 2, "status": "erased"}
+        | {k: v for k, v in erased[1].items() if k not in ("employee_id", "version", "status")},
     ]
     for data in erased:
         assert data["email"] is None and data["display_name"] is None and data["bio"] is None

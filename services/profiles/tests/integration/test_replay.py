@@ -5,7 +5,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated, new_event, parse_data, topics
@@ -28,13 +27,25 @@ def messy_feed(rng: random.Random, *, events: int = 1000, employees: int = 150):
         roll = rng.random()
         if roll < 0.35:
             data = EmployeeJoined(
-                employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id,
-                department=rng.choice(DEPARTMENTS), level=rng.randint(1, 8),
-                manager_id=f"emp-{rng.randrange(employees):04d}", timezone=rng.choice(["Europe/Paris", "America/New_York", "Asia/Tokyo"]),
+                employee_id=employee_id,
+                email=f"{employee_id}@example.com",
+                display_name=employee_id,
+                department=rng.choice(DEPARTMENTS),
+                level=rng.randint(1, 8),
+                manager_id=f"emp-{rng.randrange(employees):04d}",
+                timezone=rng.choice(["Europe/Paris", "America/New_York", "Asia/Tokyo"]),
             )
         elif roll < 0.85:
             data = EmployeeUpdated.model_validate(
-                {"employee_id": employee_id} | rng.choice([{"department": rng.choice(DEPARTMENTS)}, {"level": rng.randint(1, 8)}, {"job_title": f"title-{n}"}, {"location": None}])
+                {"employee_id": employee_id}
+                | rng.choice(
+                    [
+                        {"department": rng.choice(DEPARTMENTS)},
+                        {"level": rng.randint(1, 8)},
+                        {"job_title": f"title-{n}"},
+                        {"location": None},
+                    ]
+                )
             )
         else:
             data = EmployeeLeft(employee_id=employee_id)
@@ -49,7 +60,9 @@ def expected_profiles(feed) -> dict[str, dict]:
     profiles = {}
     for event in sorted({e.id: e for e in feed}.values(), key=lambda e: e.time):
         data = parse_data(event)
-        profiles[data.employee_id] = apply_hr_event(profiles.get(data.employee_id), data, time=event.time, event_id=event.id).profile
+        profiles[data.employee_id] = apply_hr_event(
+            profiles.get(data.employee_id), data, time=event.time, event_id=event.id
+        ).profile
     return {eid: {"status": p.status, "hr": p.hr} for eid, p in profiles.items() if p.known}
 
 
@@ -62,7 +75,9 @@ async def rebuilt(settings: Settings, expected: dict, timeout_s: float = 180.0) 
     async with running_profiles(settings) as running:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while (current := await stored_profiles(running)) != expected:
-            assert asyncio.get_running_loop().time() < deadline, f"{len(current)} of {len(expected)} profiles converged"
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{len(current)} of {len(expected)} profiles converged"
+            )
             await asyncio.sleep(0.5)
         return current
 
@@ -80,10 +95,12 @@ async def test_a_shuffled_duplicated_feed_replayed_twice_gives_the_same_profiles
     )
 
     first = await rebuilt(first_settings, expected)
-    second_settings = first_settings.model_copy(update={
-        "kafka_group_prefix": first_settings.kafka_group_prefix + "replay.",
-        "mongodb_database": first_settings.database_name + "_replay",
-    })
+    second_settings = first_settings.model_copy(
+        update={
+            "kafka_group_prefix": first_settings.kafka_group_prefix + "replay.",
+            "mongodb_database": first_settings.database_name + "_replay",
+        }
+    )
     second = await rebuilt(second_settings, expected)
 
     assert first == second == expected

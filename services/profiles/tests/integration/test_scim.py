@@ -57,11 +57,14 @@ JOINED = EmployeeJoined(  # the hr.employees event that means the same as BJENSE
 async def running(settings: Settings, roles: tuple[str, ...] = ("hr_integration",)):
     app = build_app(settings)
     token = mint_dev_token(settings.jwt_secret.get_secret_value(), sub="hr-bot", roles=list(roles))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="https://example.com/scim/v2",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM},
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="https://example.com/scim/v2",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM},
+        ) as client,
+    ):
         client.app = app
         yield client
 
@@ -125,9 +128,7 @@ async def test_creating_a_user_returns_201_with_the_resource_its_location_and_ve
 
 
 async def test_a_user_created_without_external_id_gets_a_generated_id(scim):
-    created = await scim.post(
-        "/Users", json={"schemas": [USER_SCHEMA], "userName": "x@example.com"}
-    )
+    created = await scim.post("/Users", json={"schemas": [USER_SCHEMA], "userName": "x@example.com"})
     assert created.status_code == 201, created.text
     user = created.json()
     assert user["id"] and user["externalId"] == user["id"]
@@ -212,9 +213,7 @@ async def test_replacing_a_user_sets_what_is_given_and_unassigns_what_is_not(sci
     )
     assert ENTERPRISE_SCHEMA not in user and "addresses" not in user
     assert user["meta"]["version"] == 'W/"2"'
-    _assert_error(
-        await scim.put("/Users/701984", json=replacement | {"externalId": "x"}), 400, "mutability"
-    )
+    _assert_error(await scim.put("/Users/701984", json=replacement | {"externalId": "x"}), 400, "mutability")
     _assert_error(await scim.put("/Users/nobody", json=replacement), 404)
 
 
@@ -263,9 +262,7 @@ async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(s
         assert (await scim.post("/Users", json=BJENSEN)).status_code == 201
         scim_profile, _ = await scim.app.state.profiles.load("701984")
     async with running(via_kafka) as kafka:
-        await publish_event(
-            via_kafka.kafka_bootstrap_servers, via_kafka.topic(topics.HR_EMPLOYEES), JOINED
-        )
+        await publish_event(via_kafka.kafka_bootstrap_servers, via_kafka.topic(topics.HR_EMPLOYEES), JOINED)
 
         async def consumed():
             profile, _ = await kafka.app.state.profiles.load("701984")
@@ -276,9 +273,7 @@ async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(s
     assert scim_profile.snapshot() == kafka_profile.snapshot()
     published = []
     for settings in (via_scim, via_kafka):
-        records = await read_topic(
-            settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=1
-        )
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=1)
         # the outbox publishes at least once: a redelivery carries the same event id
         assert len({dict(record.headers)["ce_id"] for record in records}) == 1, records
         record = records[0]
@@ -297,26 +292,20 @@ async def test_patch_active_false_deactivates_and_active_true_rehires(settings, 
     assert deactivated.json()["active"] is False
     stored, _ = await scim.app.state.profiles.load("701984")
     assert stored.status == "inactive"
-    records = await read_topic(
-        settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2
-    )
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)
     assert [dict(r.headers)["ce_type"] for r in records] == [
         b"profile.registered",
         b"profile.deactivated",
     ]
     assert json.loads(records[1].value)["status"] == "inactive"
-    listed = (
-        await scim.get("/Users", params={"filter": 'userName eq "bjensen@example.com"'})
-    ).json()
+    listed = (await scim.get("/Users", params={"filter": 'userName eq "bjensen@example.com"'})).json()
     assert [user["active"] for user in listed["Resources"]] == [False]
 
     rehired = await scim.patch(
         "/Users/701984", json=_patch({"op": "Replace", "path": "active", "value": "True"})
     )
     assert rehired.json()["active"] is True
-    records = await read_topic(
-        settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=3
-    )
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=3)
     assert dict(records[2].headers)["ce_type"] == b"profile.registered"
 
 
@@ -328,22 +317,16 @@ async def test_deleting_a_user_deactivates_it_and_scim_then_answers_404(settings
     _assert_error(await scim.get("/Users/701984"), 404)
     _assert_error(await scim.delete("/Users/701984"), 404)
     _assert_error(
-        await scim.patch(
-            "/Users/701984", json=_patch({"op": "replace", "path": "title", "value": "x"})
-        ),
+        await scim.patch("/Users/701984", json=_patch({"op": "replace", "path": "title", "value": "x"})),
         404,
     )
     assert (await scim.get("/Users")).json()["totalResults"] == 0
-    assert (await scim.get("/Users", params={"filter": 'externalId eq "701984"'})).json()[
-        "totalResults"
-    ] == 0
+    assert (await scim.get("/Users", params={"filter": 'externalId eq "701984"'})).json()["totalResults"] == 0
     stored, _ = await scim.app.state.profiles.load("701984")
     assert stored.status == "inactive" and stored.hr["email"] == "bjensen@example.com", (
         "deactivated, not erased"
     )
-    records = await read_topic(
-        settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2
-    )
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)
     assert dict(records[1].headers)["ce_type"] == b"profile.deactivated"
     recreated = await scim.post("/Users", json=BJENSEN)
     assert recreated.status_code == 201 and recreated.json()["active"] is True
@@ -393,6 +376,4 @@ async def test_errors_on_scim_routes_use_the_scim_error_schema(settings, scim):
     _assert_error(await scim.get("/Groups"), 404)
     _assert_error(await scim.get("/Me"), 501)
     plain = await scim.get("https://example.com/v1/profiles/nobody")
-    assert plain.json() == {"detail": "no profile for employee nobody"}, (
-        "the /v1 API keeps its error format"
-    )
+    assert plain.json() == {"detail": "no profile for employee nobody"}, "the /v1 API keeps its error format"

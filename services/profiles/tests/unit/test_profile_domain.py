@@ -4,9 +4,13 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
-from tandem_profiles.domain.profile import InactiveProfileError, Profile, apply_hr_event, edit_mentoring, erase
+from tandem_profiles.domain.profile import (
+    InactiveProfileError,
+    apply_hr_event,
+    edit_mentoring,
+    erase,
+)
 from tandem_profiles.domain.skills import normalise_skill
 
 pytestmark = pytest.mark.unit
@@ -66,9 +70,13 @@ def test_left_before_joined_does_not_resurrect_the_leaver():
 
 
 def test_left_deactivates_and_a_rehire_reactivates():
-    profile, kinds = fold([
-        (joined(), 0, "a"), (EmployeeLeft(employee_id="e-1"), 10, "b"), (joined(), 20, "c"),
-    ])
+    profile, kinds = fold(
+        [
+            (joined(), 0, "a"),
+            (EmployeeLeft(employee_id="e-1"), 10, "b"),
+            (joined(), 20, "c"),
+        ]
+    )
     assert kinds == ["registered", "deactivated", "registered"]
     assert profile.status == "active" and profile.published_version == 3
 
@@ -106,6 +114,15 @@ def test_erasure_keeps_only_the_id_and_status_and_old_events_cannot_bring_data_b
     assert replayed.event is None and replayed.profile.snapshot()["status"] == "erased"
 
 
-@pytest.mark.parametrize(("raw", "canonical"), [("Python", "python"), ("python ", "python"), ("py", "python"), ("  Machine   Learning ", "machine learning"), ("K8s", "kubernetes")])
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("Python", "python"),
+        ("python ", "python"),
+        ("py", "python"),
+        ("  Machine   Learning ", "machine learning"),
+        ("K8s", "kubernetes"),
+    ],
+)
 def test_skill_names_are_normalised(raw, canonical):
     assert normalise_skill(raw) == canonical

@@ -71,9 +71,7 @@ def _profile_of(*events, start: int = 0):
 
 
 def _rendered(profile):
-    return user_resource(
-        profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}"
-    )
+    return user_resource(profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}")
 
 
 def test_the_full_rfc_user_maps_to_every_contract_field_it_carries():
@@ -329,9 +327,7 @@ def test_a_patch_without_the_patch_op_schema_is_refused():
 
 def test_invalid_values_are_refused_naming_the_scim_attribute():
     with pytest.raises(ScimError) as refused:
-        hr_events(
-            "e1", current=None, desired={"userName": "a@example.com", "timezone": "Mars/Base"}
-        )
+        hr_events("e1", current=None, desired={"userName": "a@example.com", "timezone": "Mars/Base"})
     assert refused.value.scim_type == "invalidValue"
     assert "timezone" in refused.value.detail
 

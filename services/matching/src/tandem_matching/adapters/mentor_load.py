@@ -26,9 +26,7 @@ class MentorLoadRepository:
     async def get(self, mentor_id: str) -> Document | None:
         return await self.collection.find_one({"_id": mentor_id})
 
-    async def _write(
-        self, current: Document | None, mentor_id: str, active: int, pending: int
-    ) -> bool:
+    async def _write(self, current: Document | None, mentor_id: str, active: int, pending: int) -> bool:
         if current is None:
             try:
                 await self.collection.insert_one(

@@ -98,9 +98,7 @@ class MentorshipRepository:
             cursor = cursor.limit(limit)
         return await cursor.to_list()
 
-    async def of_employee(
-        self, employee_id: str, *, status: str | None, limit: int
-    ) -> list[Document]:
+    async def of_employee(self, employee_id: str, *, status: str | None, limit: int) -> list[Document]:
         """Mentorships where the employee is mentor or mentee (two simple queries, merged)."""
         statuses = [status] if status else None
         found = await self.find(mentee_id=employee_id, statuses=statuses, limit=limit)
@@ -109,9 +107,9 @@ class MentorshipRepository:
         return found[:limit] if limit else found
 
     async def due_to_expire(self, now: Any, *, limit: int = 500) -> list[Document]:
-        cursor = self.collection.find(
-            {"status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}
-        ).limit(limit)
+        cursor = self.collection.find({"status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}).limit(
+            limit
+        )
         return await cursor.to_list()
 
     async def open_counts(self) -> dict[str, tuple[int, int]]:

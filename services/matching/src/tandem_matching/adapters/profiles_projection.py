@@ -30,9 +30,7 @@ def _fields_of(snapshot: ProfileSnapshot) -> Document:
 
 
 class ProfileProjection:
-    def __init__(
-        self, collection: AsyncCollection[Document], counters: AsyncCollection[Document]
-    ) -> None:
+    def __init__(self, collection: AsyncCollection[Document], counters: AsyncCollection[Document]) -> None:
         self.collection = collection
         self.counters = counters
 

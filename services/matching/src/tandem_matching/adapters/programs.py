@@ -51,9 +51,7 @@ class RoundRepository:
         await self.collection.create_index([("program_id", ASCENDING), ("started_at", ASCENDING)])
 
     async def put(self, round_id: str, state: Document) -> None:
-        await self.collection.replace_one(
-            {"_id": round_id}, {**state, "_id": round_id}, upsert=True
-        )
+        await self.collection.replace_one({"_id": round_id}, {**state, "_id": round_id}, upsert=True)
 
     async def get(self, round_id: str) -> Document | None:
         return await self.collection.find_one({"_id": round_id})

@@ -113,9 +113,7 @@ class _Flow:
 
     def residual_duals(self, m: int, n: int) -> tuple[IntArray, IntArray]:
         """(u, v) from residual-graph potentials: slower fallback for `dual_prices`."""
-        d = residual_potentials(
-            self.tails, self.heads, self.caps, self.costs, self.flows, self.n_nodes
-        )
+        d = residual_potentials(self.tails, self.heads, self.caps, self.costs, self.flows, self.n_nodes)
         return d[:m], -d[m : m + n]
 
 
@@ -192,9 +190,7 @@ def _pruned_violations(
         vals_out.append(scores[r[new], c[new]].astype(np.float64))
     if not strict:
         return Candidates(m, n, _NO_INT, _NO_INT, np.zeros(0))
-    return Candidates(
-        m, n, np.concatenate(rows_out), np.concatenate(cols_out), np.concatenate(vals_out)
-    )
+    return Candidates(m, n, np.concatenate(rows_out), np.concatenate(cols_out), np.concatenate(vals_out))
 
 
 def assign(
@@ -247,9 +243,7 @@ def assign(
             extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, cost_of)
         else:
             assert pruning is not None
-            extra = _pruned_violations(
-                pruning, cands, surplus, price, gain_of, margin=NEAR_MARGIN
-            )
+            extra = _pruned_violations(pruning, cands, surplus, price, gain_of, margin=NEAR_MARGIN)
         optimal = extra.size == 0
         if optimal:
             break
@@ -309,9 +303,7 @@ def assign_greedy(
 ) -> Assignment:
     """Baseline: take the best remaining feasible pair while its mentor has a free seat."""
     cands = (
-        scores
-        if isinstance(scores, Candidates)
-        else Candidates.from_dense(scores, _required(feasible), None)
+        scores if isinstance(scores, Candidates) else Candidates.from_dense(scores, _required(feasible), None)
     )
     left = np.asarray(capacities, dtype=np.int64).copy()
     seats = int(left.clip(min=0).sum())

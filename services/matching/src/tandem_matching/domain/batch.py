@@ -150,9 +150,7 @@ def _csr(rows: list[list[int]], values: list[list[float]] | None, width: int) ->
     flat = [c for r in rows for c in r]
     cols = np.array(flat, dtype=np.int64)
     data = (
-        np.ones(cols.size)
-        if values is None
-        else np.array([v for r in values for v in r], dtype=np.float64)
+        np.ones(cols.size) if values is None else np.array([v for r in values for v in r], dtype=np.float64)
     )
     return sp.csr_matrix((data, cols, ptr), shape=(len(rows), width))
 
@@ -230,9 +228,7 @@ class MenteeBatch:
             goal_vals.append(vals)
             wanted_interests = set(mentee.interests)
             self.n_interests[row] = len(wanted_interests)
-            interest_cols.append(
-                [c for c in map(interest_vocab.get, wanted_interests) if c is not None]
-            )
+            interest_cols.append([c for c in map(interest_vocab.get, wanted_interests) if c is not None])
             if mentee.languages:
                 self.language[row] = languages.code(frozenset(mentee.languages))
             else:
@@ -244,9 +240,7 @@ class MenteeBatch:
                 blocked.append(row)
             first, second = index.manager_chain(mentee)
             line_ids = (mentee.employee_id, first, second)
-            clear = [
-                p for p in (position.get(e) for e in line_ids if e is not None) if p is not None
-            ]
+            clear = [p for p in (position.get(e) for e in line_ids if e is not None) if p is not None]
             clear.extend(index.reports_of(mentee.employee_id).tolist())
             line.append(clear)
             gone = exclusions.get(mentee.employee_id, ())
@@ -379,9 +373,7 @@ def _goal_matrix(index: MentorIndex) -> sp.csr_matrix:
     lengths = np.zeros(n_rows, dtype=np.int64)
     cols: list[IntArray] = []
     data: list[FloatArray] = []
-    for code, (positions, levels) in enumerate(
-        zip(index.skill_mentors, index.skill_levels, strict=True)
-    ):
+    for code, (positions, levels) in enumerate(zip(index.skill_mentors, index.skill_levels, strict=True)):
         for wanted in range(1, _GOAL_LEVELS + 1):
             lengths[code * _GOAL_LEVELS + wanted - 1] = positions.size
             cols.append(positions)
@@ -409,11 +401,7 @@ def _interest_matrix(index: MentorIndex) -> sp.csr_matrix:
     for code, positions in enumerate(index.interest_mentors):
         lengths[code] = positions.size
     ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    cols = (
-        np.concatenate(index.interest_mentors)
-        if index.interest_mentors
-        else np.zeros(0, dtype=np.int64)
-    )
+    cols = np.concatenate(index.interest_mentors) if index.interest_mentors else np.zeros(0, dtype=np.int64)
     matrix = sp.csr_matrix((np.ones(cols.size), cols, ptr), shape=(n_rows, index.size))
     index.cache["interest_matrix"] = matrix
     return matrix

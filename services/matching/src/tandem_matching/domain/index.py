@@ -95,12 +95,8 @@ class MentorIndex:
         self.size = n
 
         self.active: BoolArray = np.array([m.active for m in self.mentors], dtype=np.bool_)
-        self.is_mentor: BoolArray = np.array(
-            [("mentor" in m.roles) for m in self.mentors], dtype=np.bool_
-        )
-        self.free_capacity: IntArray = np.array(
-            [m.free_capacity for m in self.mentors], dtype=np.int64
-        )
+        self.is_mentor: BoolArray = np.array([("mentor" in m.roles) for m in self.mentors], dtype=np.bool_)
+        self.free_capacity: IntArray = np.array([m.free_capacity for m in self.mentors], dtype=np.int64)
         self.level: FloatArray = np.array(
             [np.nan if m.level is None else m.level for m in self.mentors], dtype=np.float64
         )
@@ -167,9 +163,7 @@ class MentorIndex:
             codes, positions = codes[order], positions[order]
             keys, starts = np.unique(codes, return_index=True)
             groups = np.split(positions, starts[1:]) if keys.size else []
-            self._reports = {
-                int(k): np.unique(g) for k, g in zip(keys.tolist(), groups, strict=True)
-            }
+            self._reports = {int(k): np.unique(g) for k, g in zip(keys.tolist(), groups, strict=True)}
         code = self.people.codes.get(employee_id)
         if code is None:
             return _NO_POSITIONS

@@ -104,17 +104,13 @@ def _combine(parts: dict[str, FloatArray], weights: Weights) -> FloatArray:
     return np.clip(total, 0.0, 1.0)
 
 
-def components_at(
-    index: MentorIndex, mentee: Person, positions: IntArray
-) -> dict[str, FloatArray]:
+def components_at(index: MentorIndex, mentee: Person, positions: IntArray) -> dict[str, FloatArray]:
     """`components` for a few mentor positions only (e.g. to explain the top suggestions)."""
     pos = np.asarray(positions, dtype=np.int64)
     parts = {
         "seniority": seniority_row(index, mentee.level)[pos] if pos.size else np.zeros(0),
         "timezone": timezone_row(index, utc_offset_hours(mentee.timezone, index.at))[pos],
-        "department": department_row(index, mentee.department_preference, mentee.department)[
-            pos
-        ],
+        "department": department_row(index, mentee.department_preference, mentee.department)[pos],
     }
     goals: dict[str, int] = {}
     for goal in mentee.goals:
@@ -139,11 +135,7 @@ def components_at(
 
 def _lookup(sorted_positions: IntArray, pos: IntArray) -> tuple[BoolArray, IntArray]:
     at = np.minimum(np.searchsorted(sorted_positions, pos), max(sorted_positions.size - 1, 0))
-    found = (
-        sorted_positions[at] == pos
-        if sorted_positions.size
-        else np.zeros(pos.size, dtype=np.bool_)
-    )
+    found = sorted_positions[at] == pos if sorted_positions.size else np.zeros(pos.size, dtype=np.bool_)
     return found, at
 
 
@@ -173,9 +165,7 @@ def rank_scores(index: MentorIndex, mentee: Person, weights: Weights = Weights()
         for name, wanted in goals.items():
             code = index.skill_vocab.get(name)
             if code is not None:
-                total[index.skill_mentors[code]] += share * np.minimum(
-                    index.skill_levels[code] / wanted, 1.0
-                )
+                total[index.skill_mentors[code]] += share * np.minimum(index.skill_levels[code] / wanted, 1.0)
     wanted_interests = set(mentee.interests)
     if w["interests"] and wanted_interests:
         postings = [
@@ -263,9 +253,7 @@ def score_matrix(
     them). `reasons` gives the constraint reason code for each mentee row with no feasible
     mentor. For large rounds prefer `round_candidates`, which never holds the dense matrix.
     """
-    batch = MenteeBatch(
-        index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility
-    )
+    batch = MenteeBatch(index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility)
     scores = np.empty((len(mentees), index.size))
     feasible = np.empty((len(mentees), index.size), dtype=np.bool_)
     for rows in batch.blocks():
@@ -290,9 +278,7 @@ def round_candidates(
     so `assign(candidates, None, capacities)` certifies optimality over *every* feasible pair
     and adds pruned pairs back when needed. Scores are bit-identical to `score_matrix`.
     """
-    batch = MenteeBatch(
-        index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility
-    )
+    batch = MenteeBatch(index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility)
     m, n = len(mentees), index.size
     bound = np.full(m, -np.inf)
     rows_out: list[IntArray] = []

@@ -46,9 +46,7 @@ def explain(
     return _explain(index, mentee, mentor_pos, values)
 
 
-def _explain(
-    index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping[str, float]
-) -> Explanation:
+def _explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping[str, float]) -> Explanation:
     mentor = index.mentors[mentor_pos]
     breakdown = {name: round(values[name], 4) for name in COMPONENTS}
     reasons: list[str] = []
@@ -57,9 +55,7 @@ def _explain(
     goal_names = list(dict.fromkeys(g.name for g in mentee.goals))
     covered = [name for name in goal_names if name in offered]
     if covered:
-        reasons.append(
-            f"covers {len(covered)} of your {len(goal_names)} goals: {', '.join(covered)}"
-        )
+        reasons.append(f"covers {len(covered)} of your {len(goal_names)} goals: {', '.join(covered)}")
 
     if mentor.level is not None and mentee.level is not None and mentor.level > mentee.level:
         reasons.append(f"{_plural(mentor.level - mentee.level, 'level')} more senior")
@@ -82,9 +78,7 @@ def _explain(
     return Explanation(breakdown, reasons)
 
 
-def demand_penalty(
-    demand: NDArray[np.int64] | NDArray[np.float64], free: NDArray[np.int64]
-) -> FloatArray:
+def demand_penalty(demand: NDArray[np.int64] | NDArray[np.float64], free: NDArray[np.int64]) -> FloatArray:
     """Ranking factor in (0, 1]: 1 / (1 + pending proposals / free capacity).
 
     A mentor with 2 free seats and 2 pending proposals ranks at half their score, so the
@@ -121,9 +115,7 @@ def suggest(
             mentor_id=index.ids[pos],
             position=int(pos),
             score=float(scores[pos]),
-            explanation=_explain(
-                index, mentee, pos, {name: float(small[name][i]) for name in COMPONENTS}
-            ),
+            explanation=_explain(index, mentee, pos, {name: float(small[name][i]) for name in COMPONENTS}),
         )
         for i, pos in enumerate(top.tolist())
     ]

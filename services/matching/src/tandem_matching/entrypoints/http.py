@@ -39,9 +39,7 @@ STATUS_PATTERN = "^(proposed|accepted|declined|expired|ended)$"
 
 
 def _refused(reason: str, message: str, code: int, **extra: Any) -> JSONResponse:
-    return JSONResponse(
-        {"detail": {"reason": reason, "message": message, **extra}}, status_code=code
-    )
+    return JSONResponse({"detail": {"reason": reason, "message": message, **extra}}, status_code=code)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -147,9 +145,7 @@ async def accept(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) ->
 
 
 @router.post("/mentorships/{mentorship_id}/decline", response_model=MentorshipSnapshot)
-async def decline(
-    mentorship_id: str, principal: CurrentPrincipal, deps: Deps
-) -> MentorshipSnapshot:
+async def decline(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) -> MentorshipSnapshot:
     return await _act(mentorship_id, Action.DECLINE, principal, deps)
 
 
@@ -161,9 +157,7 @@ async def end(
 
 
 @router.get("/mentorships/{mentorship_id}", response_model=MentorshipSnapshot)
-async def get_mentorship(
-    mentorship_id: str, principal: CurrentPrincipal, deps: Deps
-) -> MentorshipSnapshot:
+async def get_mentorship(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) -> MentorshipSnapshot:
     mentorship = await use.get_mentorship(mentorship_id, mentorships=deps.mentorships)
     parties = (mentorship.mentor_id, mentorship.mentee_id)
     if not principal.has_any(*READERS) and principal.sub not in parties:
@@ -181,9 +175,7 @@ async def list_mentorships(
 ) -> MentorshipPage:
     """Mentorships where ``employee_id`` is mentor or mentee; employees see only their own."""
     if employee_id is None and not principal.has_any(*READERS):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, "employees must name themselves as employee_id"
-        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "employees must name themselves as employee_id")
     if employee_id is not None:
         require_self_or_roles(principal, employee_id, *READERS)
     items = await use.list_mentorships(
@@ -207,20 +199,14 @@ async def create_program(
 
 
 @router.get("/programs", response_model=ProgramPage, dependencies=[require_roles(ADMIN)])
-async def list_programs(
-    deps: Deps, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> ProgramPage:
+async def list_programs(deps: Deps, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ProgramPage:
     programs = await program_use.list_programs(limit=limit, programs=deps.programs)
     return ProgramPage(items=[ProgramView.model_validate(p) for p in programs])
 
 
-@router.get(
-    "/programs/{program_id}", response_model=ProgramView, dependencies=[require_roles(ADMIN)]
-)
+@router.get("/programs/{program_id}", response_model=ProgramView, dependencies=[require_roles(ADMIN)])
 async def get_program(program_id: str, deps: Deps) -> ProgramView:
-    return ProgramView.model_validate(
-        await program_use.get_program(program_id, programs=deps.programs)
-    )
+    return ProgramView.model_validate(await program_use.get_program(program_id, programs=deps.programs))
 
 
 @router.post(

@@ -180,17 +180,13 @@ async def request_mentorship(
         raise NotFoundError(f"no profile for employee {mentee_id}")
     if mentor is None:
         raise NotFoundError(f"no profile for employee {mentor_id}")
-    earlier = await mentorships.find(
-        mentee_id=mentee_id, mentor_id=mentor_id, statuses=(*CLOSED, *OPEN)
-    )
+    earlier = await mentorships.find(mentee_id=mentee_id, mentor_id=mentor_id, statuses=(*CLOSED, *OPEN))
     if any(document["status"] in CLOSED for document in earlier):
         raise RequestRefusedError(PAIR_EXCLUDED, "this pair was declined or ended before")
     if earlier:
         raise RequestRefusedError(ALREADY_OPEN, "this pair already has an open mentorship")
     # Seats are checked by the reservation below; here only the other hard constraints.
-    index = MentorIndex(
-        [replace(mentor, active_mentees=0)], managers=_chain_of(pool, mentee, mentor)
-    )
+    index = MentorIndex([replace(mentor, active_mentees=0)], managers=_chain_of(pool, mentee, mentor))
     scores, feasible, parts = score_mentee(index, mentee)
     if not feasible[0]:
         reason = feasible_mentors(index, mentee).reason or "infeasible"
@@ -210,9 +206,7 @@ async def request_mentorship(
         proposed_at=at,
         expires_at=at + expiry,
     )
-    return await propose(
-        proposal, mentorships=mentorships, loads=loads, projection=projection, pool=pool
-    )
+    return await propose(proposal, mentorships=mentorships, loads=loads, projection=projection, pool=pool)
 
 
 def _role_of(
@@ -276,9 +270,7 @@ async def act_on_mentorship(
     raise ConcurrentUpdateError(f"mentorship {mentorship_id} kept changing under us")
 
 
-async def get_mentorship(
-    mentorship_id: str, *, mentorships: MentorshipRepository
-) -> MentorshipSnapshot:
+async def get_mentorship(mentorship_id: str, *, mentorships: MentorshipRepository) -> MentorshipSnapshot:
     document = await mentorships.get(mentorship_id)
     if document is None:
         raise NotFoundError(f"no mentorship {mentorship_id}")

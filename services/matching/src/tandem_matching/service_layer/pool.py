@@ -34,9 +34,7 @@ _RESYNC_FACTOR = 60
 
 
 def _skills(values: Any) -> tuple[Skill, ...]:
-    return tuple(
-        Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ()
-    )
+    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
 
 
 def person_of(document: Document) -> Person | None:
@@ -159,16 +157,12 @@ class MentorPool:
         else:
             self.people[employee_id] = after
             self.managers[employee_id] = after.manager_id
-        line_changed = (before.manager_id if before else None) != (
-            after.manager_id if after else None
-        )
+        line_changed = (before.manager_id if before else None) != (after.manager_id if after else None)
         if _indexed(before) or _indexed(after) or line_changed:
             self._index_stale = True
 
     async def _rebuild(self) -> None:
-        mentors = sorted(
-            (p for p in self.people.values() if _indexed(p)), key=lambda p: p.employee_id
-        )
+        mentors = sorted((p for p in self.people.values() if _indexed(p)), key=lambda p: p.employee_id)
         managers = dict(self.managers)
         self._index = await asyncio.to_thread(MentorIndex, mentors, managers=managers)
         self._capacity = np.array([p.mentor_capacity for p in mentors], dtype=np.int64)

@@ -105,13 +105,9 @@ async def release_leaver(
     """End the leaver's open mentorships (``mentor_left`` / ``mentee_left``), free the seats,
     and give each mentee of a leaving mentor a new proposal (once per ended mentorship)."""
     for document in await mentorships.find(mentor_id=employee_id, statuses=OPEN):
-        await _end(
-            document["_id"], EndReason.MENTOR_LEFT, mentorships=mentorships, loads=loads, pool=pool
-        )
+        await _end(document["_id"], EndReason.MENTOR_LEFT, mentorships=mentorships, loads=loads, pool=pool)
     for document in await mentorships.find(mentee_id=employee_id, statuses=OPEN):
-        await _end(
-            document["_id"], EndReason.MENTEE_LEFT, mentorships=mentorships, loads=loads, pool=pool
-        )
+        await _end(document["_id"], EndReason.MENTEE_LEFT, mentorships=mentorships, loads=loads, pool=pool)
     for document in await mentorships.find(mentor_id=employee_id, statuses=["ended"]):
         if document.get("reason") != EndReason.MENTOR_LEFT:
             continue

@@ -178,9 +178,7 @@ async def run_round(
         terms = terms_of(program, default_expiry=default_expiry)
         at = now or utcnow()
         round_id = uuid.uuid4().hex
-        await rounds.put(
-            round_id, {"program_id": program_id, "status": "running", "started_at": at}
-        )
+        await rounds.put(round_id, {"program_id": program_id, "status": "running", "started_at": at})
         await pool.refresh()
 
         matched_already = {

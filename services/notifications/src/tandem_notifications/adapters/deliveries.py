@@ -53,7 +53,9 @@ class DeliveryRepository:
         self.queue = collection.database[QUEUE]
 
     async def create_indexes(self) -> None:
-        await self.collection.create_index([("recipient_id", ASCENDING), ("channel", ASCENDING), ("inbox_key", DESCENDING)])
+        await self.collection.create_index(
+            [("recipient_id", ASCENDING), ("channel", ASCENDING), ("inbox_key", DESCENDING)]
+        )
         await self.queue.create_index([("channel", ASCENDING), ("due", ASCENDING)])
 
     async def add(self, documents: Sequence[Document]) -> int:
@@ -73,10 +75,18 @@ class DeliveryRepository:
             pending += await self.collection.find(
                 {"_id": {"$in": ids}, "status": PENDING}, {"channel": 1, "next_attempt_at": 1, "attempts": 1}
             ).to_list()
-        await _insert_new(self.queue, [
-            {"_id": d["_id"], "channel": d["channel"], "due": d["next_attempt_at"], "attempts": d.get("attempts", 0)}
-            for d in pending
-        ])
+        await _insert_new(
+            self.queue,
+            [
+                {
+                    "_id": d["_id"],
+                    "channel": d["channel"],
+                    "due": d["next_attempt_at"],
+                    "attempts": d.get("attempts", 0),
+                }
+                for d in pending
+            ],
+        )
         return len(documents) - len(existing)
 
     async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
@@ -84,7 +94,9 @@ class DeliveryRepository:
         cursor = self.queue.find({"channel": channel, "due": {"$lte": now}}, {"_id": 1}, limit=limit)
         return [entry["_id"] for entry in await cursor.to_list()]
 
-    async def claim(self, ids: Sequence[str], *, token: str, lease_until: datetime, now: datetime) -> list[Document]:
+    async def claim(
+        self, ids: Sequence[str], *, token: str, lease_until: datetime, now: datetime
+    ) -> list[Document]:
         """Lease due deliveries to this dispatcher pass; the leased ones that are still pending.
 
         The lease and the attempt count are written to the small queue entries (one guarded
@@ -152,14 +164,18 @@ class DeliveryRepository:
         found = await self.collection.find(query).sort("inbox_key", DESCENDING).limit(limit + 1).to_list()
         page = found[:limit]
         more = len(found) > limit
-        next_cursor = base64.urlsafe_b64encode(page[-1]["inbox_key"].encode()).decode() if more and page else None
+        next_cursor = (
+            base64.urlsafe_b64encode(page[-1]["inbox_key"].encode()).decode() if more and page else None
+        )
         unread = await self.collection.count_documents(
             {"recipient_id": recipient_id, "channel": "inapp", "read": False, "status": {"$ne": CANCELLED}}
         )
         return InboxPage(page, next_cursor, unread)
 
     async def mark_read(self, delivery_id: str, *, at: datetime) -> None:
-        await self.collection.update_one({"_id": delivery_id, "read": False}, {"$set": {"read": True, "read_at": at}})
+        await self.collection.update_one(
+            {"_id": delivery_id, "read": False}, {"$set": {"read": True, "read_at": at}}
+        )
 
     # --- leavers ---
 
@@ -178,4 +194,3 @@ class DeliveryRepository:
             {"$unset": dict.fromkeys(PERSONAL_FIELDS, ""), "$set": {"erased": True}},
         )
         return deleted.deleted_count
-

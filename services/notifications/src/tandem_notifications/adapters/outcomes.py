@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
-
 from tandem_chassis import AggregateStore
 from tandem_chassis.outbox import AggregateWrite
 from tandem_contracts import EventData
@@ -37,4 +36,6 @@ class OutcomeLog:
         return await self.store.collection.find({"applied": False}).to_list()
 
     async def applied(self, batch_id: str, *, at: datetime) -> None:
-        await self.store.collection.update_one({"_id": batch_id}, {"$set": {"applied": True, "applied_at": at}})
+        await self.store.collection.update_one(
+            {"_id": batch_id}, {"$set": {"applied": True, "applied_at": at}}
+        )

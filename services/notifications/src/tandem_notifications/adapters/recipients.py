@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-
 from tandem_chassis import upsert_if_newer
 from tandem_contracts import ProfileSnapshot
+
 from tandem_notifications.domain.preferences import Preferences
 
 __all__ = ["RecipientProjection"]

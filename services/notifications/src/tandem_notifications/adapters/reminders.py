@@ -5,7 +5,6 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
-
 from tandem_chassis import upsert_if_newer
 
 __all__ = ["ReminderRepository"]
@@ -18,7 +17,14 @@ class ReminderRepository:
         self.collection = collection
 
     async def start(
-        self, mentorship_id: str, *, version: int, mentor_id: str, mentee_id: str, started_at: datetime, first_due: datetime
+        self,
+        mentorship_id: str,
+        *,
+        version: int,
+        mentor_id: str,
+        mentee_id: str,
+        started_at: datetime,
+        first_due: datetime,
     ) -> bool:
         return await upsert_if_newer(
             self.collection,
@@ -47,9 +53,13 @@ class ReminderRepository:
         return result.upserted_id is not None or result.modified_count > 0
 
     async def due(self, *, now: datetime, limit: int = 200) -> list[Document]:
-        return await self.collection.find({"active": True, "next_due_at": {"$lte": now}}, limit=limit).to_list()
+        return await self.collection.find(
+            {"active": True, "next_due_at": {"$lte": now}}, limit=limit
+        ).to_list()
 
-    async def advance(self, mentorship_id: str, *, sent: int, next_number: int, next_due_at: datetime) -> bool:
+    async def advance(
+        self, mentorship_id: str, *, sent: int, next_number: int, next_due_at: datetime
+    ) -> bool:
         """Move past reminder ``sent``; False if someone else already did."""
         result = await self.collection.update_one(
             {"_id": mentorship_id, "next_number": sent},

@@ -101,14 +101,20 @@ class SmtpSender:
                 await client.sendmail(self._envelope_from, [delivery["to"]], message)
             except aiosmtplib.SMTPResponseException as error:
                 await _close(client)
-                raise DeliveryError(f"SMTP {error.code}: {error.message}", transient=error.code < 500) from error
+                raise DeliveryError(
+                    f"SMTP {error.code}: {error.message}", transient=error.code < 500
+                ) from error
             except aiosmtplib.SMTPRecipientsRefused as error:
                 await _close(client)
                 codes = [refused.code for refused in error.recipients]
-                raise DeliveryError(f"SMTP refused recipients: {codes}", transient=all(c < 500 for c in codes)) from error
+                raise DeliveryError(
+                    f"SMTP refused recipients: {codes}", transient=all(c < 500 for c in codes)
+                ) from error
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
                 await _close(client)
-                raise DeliveryError(f"SMTP unavailable: {type(error).__name__}: {error}", transient=True) from error
+                raise DeliveryError(
+                    f"SMTP unavailable: {type(error).__name__}: {error}", transient=True
+                ) from error
             self._idle.put_nowait(client)
 
     async def close(self) -> None:

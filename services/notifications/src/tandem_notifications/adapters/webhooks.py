@@ -19,7 +19,9 @@ class WebhookRepository:
         self._cached: list[Document] | None = None
         self._cached_at = 0.0
 
-    async def add(self, *, url: str, secret: str, event_types: list[str], created_by: str, at: datetime) -> Document:
+    async def add(
+        self, *, url: str, secret: str, event_types: list[str], created_by: str, at: datetime
+    ) -> Document:
         document = {
             "_id": f"wh-{uuid.uuid4().hex[:16]}",
             "url": url,
@@ -34,7 +36,9 @@ class WebhookRepository:
         return document
 
     async def remove(self, webhook_id: str) -> bool:
-        result = await self.collection.update_one({"_id": webhook_id, "active": True}, {"$set": {"active": False}})
+        result = await self.collection.update_one(
+            {"_id": webhook_id, "active": True}, {"$set": {"active": False}}
+        )
         self._cached = None
         return result.matched_count == 1
 

@@ -12,8 +12,8 @@ from tandem_contracts import (
 )
 
 __all__ = [
-    "CHECKIN_REMINDER",
     "CHECKIN_EVENT_TYPE",
+    "CHECKIN_REMINDER",
     "KINDS",
     "Intent",
     "checkin_intents",
@@ -103,7 +103,9 @@ def _registered(profile: ProfileRegistered) -> list[Intent]:
     intents = [Intent(WELCOME, profile.employee_id, {})]
     missing = _missing_mentoring_fields(profile)
     if missing:
-        intents.append(Intent(COMPLETE_PROFILE, profile.employee_id, {"missing": missing}, variant=COMPLETE_PROFILE))
+        intents.append(
+            Intent(COMPLETE_PROFILE, profile.employee_id, {"missing": missing}, variant=COMPLETE_PROFILE)
+        )
     return intents
 
 

@@ -13,6 +13,7 @@ from tandem_chassis import Delivery
 from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot, ProfileSnapshot
+
 from tandem_notifications.adapters.deliveries import DeliveryRepository
 from tandem_notifications.adapters.recipients import RecipientProjection
 from tandem_notifications.adapters.reminders import ReminderRepository
@@ -81,5 +82,10 @@ class EventEntrypoints:
     async def _batch(self, what: str, items: list[BatchItem], notices: list[Notice]) -> None:
         started = time.perf_counter()
         added = await self.recorder.record_many(notices)
-        log.debug("batch recorded", topic=what, events=len(items), deliveries=added,
-                  record_ms=round((time.perf_counter() - started) * 1000))
+        log.debug(
+            "batch recorded",
+            topic=what,
+            events=len(items),
+            deliveries=added,
+            record_ms=round((time.perf_counter() - started) * 1000),
+        )

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-
 from tandem_chassis import CurrentPrincipal, Principal, require_roles, require_self_or_roles
+
 from tandem_notifications.adapters.deliveries import DeliveryRepository
 from tandem_notifications.adapters.recipients import RecipientProjection
 from tandem_notifications.adapters.webhooks import WebhookRepository
@@ -57,7 +57,14 @@ async def list_notifications(
     except (ValueError, binascii.Error) as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from error
     items = [
-        InboxItem(id=d["_id"], kind=d["kind"], subject=d["subject"], text=d["text"], read=d["read"], created_at=d["created_at"])
+        InboxItem(
+            id=d["_id"],
+            kind=d["kind"],
+            subject=d["subject"],
+            text=d["text"],
+            read=d["read"],
+            created_at=d["created_at"],
+        )
         for d in page.items
     ]
     return InboxPageView(items=items, next_cursor=page.next_cursor, unread_count=page.unread)
@@ -72,7 +79,9 @@ async def mark_read(notification_id: str, principal: CurrentPrincipal, deliverie
 
 
 @router.get("/employees/{employee_id}/preferences", response_model=PreferencesBody)
-async def get_preferences(employee_id: str, principal: CurrentPrincipal, recipients: Recipients) -> PreferencesBody:
+async def get_preferences(
+    employee_id: str, principal: CurrentPrincipal, recipients: Recipients
+) -> PreferencesBody:
     require_self_or_roles(principal, employee_id)
     recipient = await recipients.get(employee_id)
     if recipient is None or recipient.get("status") == "erased":
@@ -95,9 +104,15 @@ async def put_preferences(
 async def create_webhook(body: WebhookCreate, principal: ProgramAdmin, webhooks: Webhooks) -> WebhookView:
     """Subscribe a URL (Slack, Teams or any receiver that checks ``X-Tandem-Signature``)."""
     hook = await webhooks.add(
-        url=str(body.url), secret=body.secret, event_types=body.event_types, created_by=principal.sub, at=datetime.now(UTC)
+        url=str(body.url),
+        secret=body.secret,
+        event_types=body.event_types,
+        created_by=principal.sub,
+        at=datetime.now(UTC),
     )
-    return WebhookView(id=hook["_id"], url=hook["url"], event_types=hook["event_types"], created_at=hook["created_at"])
+    return WebhookView(
+        id=hook["_id"], url=hook["url"], event_types=hook["event_types"], created_at=hook["created_at"]
+    )
 
 
 @router.get("/webhooks", response_model=list[WebhookView], dependencies=[require_roles("program_admin")])
@@ -108,7 +123,11 @@ async def list_webhooks(webhooks: Webhooks) -> list[WebhookView]:
     ]
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[require_roles("program_admin")])
+@router.delete(
+    "/webhooks/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_roles("program_admin")],
+)
 async def delete_webhook(webhook_id: str, webhooks: Webhooks) -> None:
     if not await webhooks.remove(webhook_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no webhook {webhook_id}")

@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
-
 from tandem_contracts.registry import EVENT_TYPES
+
 from tandem_notifications.domain.kinds import KINDS
 from tandem_notifications.domain.preferences import PERSONAL_CHANNELS
 

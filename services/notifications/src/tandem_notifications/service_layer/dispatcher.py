@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from tandem_chassis.logging import get_logger
 from tandem_contracts import EventData, NotificationDelivered, NotificationFailed
+
 from tandem_notifications.adapters.deliveries import DeliveryRepository
 from tandem_notifications.adapters.outcomes import OutcomeLog
 from tandem_notifications.domain.backoff import RetryPolicy
@@ -135,9 +136,14 @@ class Dispatcher:
         # two apart); at most one outcome is in flight, and its failure surfaces here.
         await self.settled()
         self._settling = asyncio.create_task(self._settle(token, claimed, errors))
-        log.debug("dispatcher pass", channel=self.channel, claimed=len(claimed),
-                  claim_ms=round((started - claim_started) * 1000), send_ms=round((sent - started) * 1000),
-                  settle_wait_ms=round((time.perf_counter() - sent) * 1000))
+        log.debug(
+            "dispatcher pass",
+            channel=self.channel,
+            claimed=len(claimed),
+            claim_ms=round((started - claim_started) * 1000),
+            send_ms=round((sent - started) * 1000),
+            settle_wait_ms=round((time.perf_counter() - sent) * 1000),
+        )
         return len(claimed)
 
     async def _attempt(self, delivery: Document) -> DeliveryError | None:
@@ -150,10 +156,18 @@ class Dispatcher:
                 return DeliveryError(f"{type(error).__name__}: {error}", transient=True)
         return None
 
-    async def _settle(self, token: str, claimed: Sequence[Document], errors: Sequence[DeliveryError | None]) -> None:
+    async def _settle(
+        self, token: str, claimed: Sequence[Document], errors: Sequence[DeliveryError | None]
+    ) -> None:
         now = self.clock()
         events: list[EventData] = []
-        outcome: Document = {"channel": self.channel, "created_at": now, "delivered": [], "failed": [], "retry": []}
+        outcome: Document = {
+            "channel": self.channel,
+            "created_at": now,
+            "delivered": [],
+            "failed": [],
+            "retry": [],
+        }
         retries: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for delivery, error in zip(claimed, errors, strict=True):
             common = {
@@ -168,13 +182,17 @@ class Dispatcher:
                 outcome["delivered"].append({"id": delivery["_id"], "attempts": delivery["attempts"]})
                 events.append(NotificationDelivered(**common, delivered_at=now))
             elif not error.transient or self.policy.exhausted(delivery["attempts"]):
-                outcome["failed"].append({"id": delivery["_id"], "attempts": delivery["attempts"], "error": str(error)[:500]})
+                outcome["failed"].append(
+                    {"id": delivery["_id"], "attempts": delivery["attempts"], "error": str(error)[:500]}
+                )
                 events.append(NotificationFailed(**common, error=str(error)[:500], failed_at=now))
             else:
                 retries[delivery["attempts"]].append((delivery["_id"], str(error)[:500]))
         for attempts, failed in retries.items():
             at = now + timedelta(seconds=self.policy.delay_s(attempts))
-            outcome["retry"].append({"ids": [i for i, _ in failed], "at": at, "error": failed[0][1], "attempts": attempts})
+            outcome["retry"].append(
+                {"ids": [i for i, _ in failed], "at": at, "error": failed[0][1], "attempts": attempts}
+            )
         if events:
             await self.outcomes.record(f"{self.channel}:{token}", outcome, events)
             self.on_outcome()
@@ -189,6 +207,8 @@ class Dispatcher:
         for error, attempts in by_error.items():
             await self.deliveries.mark(attempts, FAILED, at=at, error=error)
         for retry in outcome["retry"]:
-            await self.deliveries.reschedule(retry["ids"], at=retry["at"], error=retry["error"], attempts=retry["attempts"])
+            await self.deliveries.reschedule(
+                retry["ids"], at=retry["at"], error=retry["error"], attempts=retry["attempts"]
+            )
         if recorded:
             await self.outcomes.applied(outcome["_id"], at=self.clock())

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from tandem_contracts import EventData, MentorshipSnapshot
+
 from tandem_notifications.adapters.reminders import ReminderRepository
 from tandem_notifications.domain.kinds import intents_for
 from tandem_notifications.domain.reminders import due_at
@@ -35,7 +36,9 @@ async def mentorship_changed(
         )
     elif event_type in _FINAL:
         await reminders.stop(data.mentorship_id, version=data.version)
-    return Notice(event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json"))
+    return Notice(
+        event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json")
+    )
 
 
 async def on_mentorship_changed(
@@ -50,17 +53,25 @@ async def on_mentorship_changed(
 ) -> None:
     """Notify the pair, and start or stop the check-in schedule of an active mentorship."""
     notice = await mentorship_changed(
-        data, event_id=event_id, event_type=event_type, event_time=event_time,
-        reminders=reminders, checkin_interval=checkin_interval,
+        data,
+        event_id=event_id,
+        event_type=event_type,
+        event_time=event_time,
+        reminders=reminders,
+        checkin_interval=checkin_interval,
     )
     await recorder.record_many([notice])
 
 
 def program_notice(data: EventData, *, event_id: str, event_type: str, event_time: datetime | None) -> Notice:
-    return Notice(event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json"))
+    return Notice(
+        event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json")
+    )
 
 
 async def on_program_event(
     data: EventData, *, event_id: str, event_type: str, event_time: datetime | None, recorder: Recorder
 ) -> None:
-    await recorder.record_many([program_notice(data, event_id=event_id, event_type=event_type, event_time=event_time)])
+    await recorder.record_many(
+        [program_notice(data, event_id=event_id, event_type=event_type, event_time=event_time)]
+    )

@@ -5,8 +5,8 @@ channel never holds up the consumer. Redelivered events insert nothing new (uniq
 """
 
 import json
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,7 +101,9 @@ class Recorder:
             if notice.webhook_data is not None:
                 if notice.event_type not in hooks:
                     hooks[notice.event_type] = await self.webhooks.subscribed_to(notice.event_type)
-                documents += self._webhooks(hooks[notice.event_type], notice.event_type, notice.webhook_data, base, now)
+                documents += self._webhooks(
+                    hooks[notice.event_type], notice.event_type, notice.webhook_data, base, now
+                )
         added = await self.deliveries.add(documents)
         if documents:
             self.on_recorded({document["channel"] for document in documents})
@@ -148,7 +150,12 @@ class Recorder:
         return documents
 
     def _webhooks(
-        self, hooks: Sequence[Document], event_type: str, data: Mapping[str, Any], base: Document, now: datetime
+        self,
+        hooks: Sequence[Document],
+        event_type: str,
+        data: Mapping[str, Any],
+        base: Document,
+        now: datetime,
     ) -> list[Document]:
         if not hooks:
             return []

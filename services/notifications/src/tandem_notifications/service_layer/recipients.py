@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from tandem_contracts import ProfileSnapshot
+
 from tandem_notifications.adapters.deliveries import DeliveryRepository
 from tandem_notifications.adapters.recipients import RecipientProjection
 from tandem_notifications.domain.kinds import intents_for
@@ -35,7 +36,13 @@ async def profile_changed(
             await deliveries.erase(snapshot.employee_id, at=now)
         elif status == "inactive":
             await deliveries.cancel_pending(snapshot.employee_id, at=now)
-    return Notice(event_id, event_type, event_time, intents_for(event_type, snapshot), {"employee_id": snapshot.employee_id})
+    return Notice(
+        event_id,
+        event_type,
+        event_time,
+        intents_for(event_type, snapshot),
+        {"employee_id": snapshot.employee_id},
+    )
 
 
 async def on_profile_changed(
@@ -50,7 +57,11 @@ async def on_profile_changed(
 ) -> None:
     """Project the profile; forget an erased employee, stop notifying a leaver, welcome a newcomer."""
     notice = await profile_changed(
-        snapshot, event_id=event_id, event_type=event_type, event_time=event_time,
-        projection=projection, deliveries=deliveries,
+        snapshot,
+        event_id=event_id,
+        event_type=event_type,
+        event_time=event_time,
+        projection=projection,
+        deliveries=deliveries,
     )
     await recorder.record_many([notice])

@@ -34,7 +34,10 @@ async def send_due_reminders(
         )
         following = next_number(started, interval, after=number, now=now)
         if await reminders.advance(
-            schedule["_id"], sent=number, next_number=following, next_due_at=due_at(started, interval, following)
+            schedule["_id"],
+            sent=number,
+            next_number=following,
+            next_due_at=due_at(started, interval, following),
         ):
             moved += 1
     return moved

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
-
 from tandem_chassis import AggregateStore
 from tandem_chassis.outbox import AggregateWrite
 from tandem_contracts import ProfileDeactivated, ProfileErased, ProfileRegistered, ProfileUpdated
 from tandem_contracts.base import EventData
+
 from tandem_profiles.domain.profile import Profile, ProfileChange
 
 __all__ = ["ProfileRepository"]
@@ -95,16 +95,18 @@ class ProfileRepository:
         self, writes: list[tuple[Document | None, Profile, list[EventData], list[str]]]
     ) -> list[bool]:
         """Several profiles, each with the events its changes publish; per profile, whether it landed."""
-        return await self.store.write_many([
-            AggregateWrite(
-                aggregate_id=profile.employee_id,
-                current=document,
-                state=_to_document(profile, retention=self.retention),
-                events=events,
-                caused_by=caused_by,
-            )
-            for document, profile, events, caused_by in writes
-        ])
+        return await self.store.write_many(
+            [
+                AggregateWrite(
+                    aggregate_id=profile.employee_id,
+                    current=document,
+                    state=_to_document(profile, retention=self.retention),
+                    events=events,
+                    caused_by=caused_by,
+                )
+                for document, profile, events, caused_by in writes
+            ]
+        )
 
     async def save(self, document: Document | None, change: ProfileChange, *, caused_by: str | None) -> bool:
         """Write the changed profile and its event in one document write; False on a conflict."""

@@ -16,13 +16,13 @@ from tandem_contracts.hr import HR_FIELDS
 __all__ = [
     "MENTORING_DEFAULTS",
     "PERSONAL_FIELDS",
+    "InactiveProfileError",
     "Profile",
     "ProfileChange",
     "Stamp",
     "apply_hr_event",
     "edit_mentoring",
     "erase",
-    "InactiveProfileError",
 ]
 
 Stamp = tuple[str, str]  # (event time in ISO 8601 UTC, event id): ordered, total, deterministic
@@ -134,7 +134,9 @@ def apply_hr_event(
     if isinstance(event, EmployeeLeft):
         after = before
         if stamp > before.left:
-            after = replace(before, left=stamp, last_day=event.last_day.isoformat() if event.last_day else before.last_day)
+            after = replace(
+                before, left=stamp, last_day=event.last_day.isoformat() if event.last_day else before.last_day
+            )
         return _published(before, after)
     sent = event.model_dump(mode="json", include=event.model_fields_set - {"employee_id"})
     after = _merge_hr(before, sent, stamp)

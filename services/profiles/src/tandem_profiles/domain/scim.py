@@ -167,13 +167,10 @@ def normalise_user(body: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(value, Mapping):
                 raise ScimError(400, f"{ENTERPRISE_SCHEMA} must be an object", "invalidSyntax")
             user[ENTERPRISE_SCHEMA] = {
-                _canonical(name, _ENTERPRISE): _canonical_value(item)
-                for name, item in value.items()
+                _canonical(name, _ENTERPRISE): _canonical_value(item) for name, item in value.items()
             }
         else:
-            user[_canonical(key, _CORE)] = (
-                value if key.lower() == "schemas" else _canonical_value(value)
-            )
+            user[_canonical(key, _CORE)] = value if key.lower() == "schemas" else _canonical_value(value)
     return user
 
 
@@ -196,10 +193,7 @@ def _display_name(user: Mapping[str, Any]) -> Any:
     parts = (_text(name.get("givenName")), _text(name.get("familyName")))
     given = " ".join(part for part in parts if isinstance(part, str))
     return (
-        _text(user.get("displayName"))
-        or _text(name.get("formatted"))
-        or given
-        or _text(user.get("userName"))
+        _text(user.get("displayName")) or _text(name.get("formatted")) or given or _text(user.get("userName"))
     )
 
 
@@ -469,15 +463,12 @@ def _apply(user: dict[str, Any], op: str, path_text: str, value: Any) -> None:
 
 def _apply_multi(container: dict[str, Any], op: str, path: _Path, value: Any) -> None:
     items = [
-        dict(item) if isinstance(item, Mapping) else item
-        for item in container.get(path.attribute) or []
+        dict(item) if isinstance(item, Mapping) else item for item in container.get(path.attribute) or []
     ]
     if path.selector is not None:
         key, wanted = path.selector
         matched = [
-            i
-            for i, item in enumerate(items)
-            if isinstance(item, Mapping) and _same(item.get(key), wanted)
+            i for i, item in enumerate(items) if isinstance(item, Mapping) and _same(item.get(key), wanted)
         ]
         if op == "remove":
             if path.sub is None:
@@ -487,9 +478,7 @@ def _apply_multi(container: dict[str, Any], op: str, path: _Path, value: Any) ->
         elif not matched and op == "replace":
             raise ScimError(400, "no value matches the path's filter", "noTarget")
         elif not matched:
-            items.append(
-                {key: wanted, path.sub: value} if path.sub else {key: wanted, **_complex(value)}
-            )
+            items.append({key: wanted, path.sub: value} if path.sub else {key: wanted, **_complex(value)})
         for i in matched if op != "remove" else ():
             if path.sub is not None:
                 items[i][path.sub] = value
@@ -534,11 +523,7 @@ def apply_patch(user: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, A
         path, value = fields.get("path"), fields.get("value")
         if path is not None and not isinstance(path, str):
             raise ScimError(400, "path must be a string", "invalidPath")
-        if (
-            path
-            and path.strip().lower() == ENTERPRISE_SCHEMA.lower()
-            and isinstance(value, Mapping)
-        ):
+        if path and path.strip().lower() == ENTERPRISE_SCHEMA.lower() and isinstance(value, Mapping):
             for name, sub_value in value.items():
                 _apply(patched, op, f"{ENTERPRISE_SCHEMA}:{name}", sub_value)
         elif path:
@@ -546,9 +531,7 @@ def apply_patch(user: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, A
         elif op == "remove":
             raise ScimError(400, "remove needs a path", "noTarget")
         elif not isinstance(value, Mapping):
-            raise ScimError(
-                400, "an operation without a path needs an object value", "invalidValue"
-            )
+            raise ScimError(400, "an operation without a path needs an object value", "invalidValue")
         else:
             for key, item in value.items():
                 if key.lower() == ENTERPRISE_SCHEMA.lower() and isinstance(item, Mapping):

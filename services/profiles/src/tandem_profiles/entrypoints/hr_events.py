@@ -3,6 +3,7 @@
 from tandem_chassis import Delivery
 from tandem_chassis.consumer import BatchItem
 from tandem_contracts import CloudEvent, EmployeeJoined, EmployeeLeft, EmployeeUpdated, EventData
+
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.service_layer.profiles import HrChange, apply_hr_batch, apply_hr_change
 

@@ -4,8 +4,8 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-
 from tandem_chassis import CurrentPrincipal, require_roles, require_self_or_roles
+
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.domain.profile import InactiveProfileError, Profile
 from tandem_profiles.domain.skills import normalise_skill

@@ -9,7 +9,9 @@ from tandem_profiles.domain.skills import normalise_skill
 __all__ = ["MentoringPatch", "ProfilePage", "ProfileView"]
 
 SkillName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(normalise_skill)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(normalise_skill),
 ]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)]
 

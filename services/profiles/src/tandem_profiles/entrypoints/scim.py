@@ -49,9 +49,7 @@ class ScimResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-def scim_error(
-    status: int, detail: str, scim_type: str | None = None, headers: Any = None
-) -> ScimResponse:
+def scim_error(status: int, detail: str, scim_type: str | None = None, headers: Any = None) -> ScimResponse:
     body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
         body["scimType"] = scim_type
@@ -122,12 +120,7 @@ def _user_response(request: Request, profile: Profile, status: int = 200) -> Sci
 
 
 def _visible(profile: Profile | None) -> bool:
-    return (
-        profile is not None
-        and profile.known
-        and profile.status != "erased"
-        and not is_deleted(profile)
-    )
+    return profile is not None and profile.known and profile.status != "erased" and not is_deleted(profile)
 
 
 async def _existing(request: Request, user_id: str) -> Profile:
@@ -137,9 +130,7 @@ async def _existing(request: Request, user_id: str) -> Profile:
     return profile
 
 
-async def _apply(
-    request: Request, events: list[HrEvent], *, deleting: bool = False
-) -> Profile | None:
+async def _apply(request: Request, events: list[HrEvent], *, deleting: bool = False) -> Profile | None:
     """Each event through the same use case the ``hr.employees`` subscriber calls."""
     profile = None
     for event in events:
@@ -265,9 +256,7 @@ def _attribute(name: str, description: str, **overrides: Any) -> dict[str, Any]:
 
 _USER_ATTRIBUTES = [
     _attribute("userName", "The employee's email address.", required=True, uniqueness="server"),
-    _attribute(
-        "externalId", "The employee id; set once on create.", caseExact=True, mutability="immutable"
-    ),
+    _attribute("externalId", "The employee id; set once on create.", caseExact=True, mutability="immutable"),
     _attribute(
         "name",
         "Parts of the name; used for the display name when displayName is absent.",
@@ -282,9 +271,7 @@ _USER_ATTRIBUTES = [
     _attribute("displayName", "The name shown to other employees."),
     _attribute("title", "The job title."),
     _attribute("preferredLanguage", "The preferred language; its ISO 639-1 part is kept."),
-    _attribute(
-        "locale", "Used for the language when preferredLanguage is absent.", returned="request"
-    ),
+    _attribute("locale", "Used for the language when preferredLanguage is absent.", returned="request"),
     _attribute("timezone", "The IANA time zone."),
     _attribute("active", "false: the employee has left.", type="boolean"),
     _attribute(
@@ -320,9 +307,7 @@ _ENTERPRISE_ATTRIBUTES = [
         type="complex",
         subAttributes=[
             _attribute("value", "The manager's id.", caseExact=True),
-            _attribute(
-                "$ref", "The manager's User URI.", type="reference", referenceTypes=["User"]
-            ),
+            _attribute("$ref", "The manager's User URI.", type="reference", referenceTypes=["User"]),
         ],
     ),
 ]
@@ -333,9 +318,7 @@ _SCHEMAS = {
 
 
 def _base(request: Request) -> str:
-    return str(request.url_for("scim_service_provider_config")).removesuffix(
-        "/ServiceProviderConfig"
-    )
+    return str(request.url_for("scim_service_provider_config")).removesuffix("/ServiceProviderConfig")
 
 
 def _schema(request: Request, uri: str) -> dict[str, Any]:
@@ -431,9 +414,7 @@ async def schema(uri: str, request: Request) -> Response:
     return ScimResponse(_schema(request, uri))
 
 
-@router.api_route(
-    "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
-)
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def unsupported(rest: str) -> Response:
     """Endpoints not offered here (Groups, Bulk, .search, Me) answer in the SCIM error schema."""
     if rest == "Me":

@@ -3,21 +3,22 @@
 import asyncio
 import contextlib
 import weakref
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tandem_chassis import AggregateStore
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
+
 from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.domain.profile import Profile, ProfileChange, apply_hr_event, edit_mentoring, erase
 
 __all__ = [
-    "HrChange",
-    "apply_hr_batch",
     "ConcurrentUpdateError",
+    "HrChange",
     "ProfileNotFoundError",
+    "apply_hr_batch",
     "apply_hr_change",
     "erase_due_profiles",
     "erase_profile",
@@ -108,7 +109,9 @@ async def apply_hr_batch(changes: list[HrChange], *, repository: ProfileReposito
     for ok, pending in zip(landed, redo, strict=True):
         if not ok:
             for change in pending:
-                await apply_hr_change(change.event, event_id=change.event_id, time=change.time, repository=repository)
+                await apply_hr_change(
+                    change.event, event_id=change.event_id, time=change.time, repository=repository
+                )
 
 
 async def apply_hr_change(
