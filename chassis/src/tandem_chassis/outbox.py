@@ -303,12 +303,13 @@ class OutboxRelay:
         *,
         poll_interval_s: float = 0.5,
         batch_size: int = 1000,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.broker = broker
         self.collections = list(collections)
         self.poll_interval_s = poll_interval_s
         self.batch_size = batch_size
-        self.wake = asyncio.Event()
+        self.wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def drain_once(self) -> int:

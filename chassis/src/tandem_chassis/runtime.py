@@ -23,7 +23,7 @@ from tandem_chassis.health import ReadinessCheck, health_router
 from tandem_chassis.kafka import build_broker, ensure_topics
 from tandem_chassis.logging import configure_logging, get_logger
 from tandem_chassis.mongo import Document, connect
-from tandem_chassis.outbox import OutboxRelay
+from tandem_chassis.outbox import AggregateStore, OutboxRelay
 from tandem_chassis.settings import ServiceSettings
 
 __all__ = ["ServiceRuntime", "serve"]
@@ -42,6 +42,7 @@ class ServiceRuntime:
         self._background: list[asyncio.Task[None]] = []
         self._outbox_collections: list[str] = []
         self.relay: OutboxRelay | None = None
+        self._relay_wake = asyncio.Event()  # set by every outbox write; the relay publishes at once
         self.readiness: dict[str, ReadinessCheck] = {
             "kafka": self._kafka_ready,
             "mongodb": self._mongodb_ready,
@@ -74,6 +75,18 @@ class ServiceRuntime:
         """Relay the outbox entries written into these collections."""
         self._outbox_collections.extend(collections)
 
+    def aggregate_store(self, collection: str) -> AggregateStore:
+        """The store of an aggregate collection declared with :meth:`publish_outbox_of`;
+        its writes wake the relay."""
+        if collection not in self._outbox_collections:
+            raise ValueError(f"{collection!r} is not declared with publish_outbox_of()")
+        return AggregateStore(
+            self.collection(collection),
+            source=f"/tandem/{self.settings.service_name}",
+            topic_prefix=self.settings.kafka_topic_prefix,
+            on_write=self._relay_wake,
+        )
+
     def subscribe(
         self,
         topic: str,
@@ -102,6 +115,7 @@ class ServiceRuntime:
                 self.broker,
                 [self.db[name] for name in self._outbox_collections],
                 poll_interval_s=self.settings.outbox_poll_interval_s,
+                wake=self._relay_wake,
             )
             self.relay.start()
         for hook in self._after_start:
@@ -124,8 +138,7 @@ class ServiceRuntime:
         log.info("service stopped")
 
     def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake.set()
+        self._relay_wake.set()
 
     async def _kafka_ready(self) -> bool:
         return await self.broker.ping(timeout=2.0)

@@ -1,7 +1,7 @@
 """Plain aiokafka clients for the CLI, configured like the services (TLS/SASL from TANDEM_*)."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -40,17 +40,28 @@ def _unreachable(bootstrap_servers: str, error: Exception) -> CliError:
 
 
 @asynccontextmanager
-async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(**kafka_options(bootstrap_servers))
+async def _started(
+    bootstrap_servers: str,
+    start: Callable[[], Awaitable[Any]],
+    stop: Callable[[], Awaitable[Any]],
+) -> AsyncIterator[None]:
+    """Start a Kafka client, turning "no broker" into a clear CLI error; always stop it."""
     try:
-        await admin.start()
+        await start()
     except (KafkaConnectionError, KafkaError, OSError) as error:
-        await admin.close()
+        await stop()
         raise _unreachable(bootstrap_servers, error) from error
     try:
-        yield admin
+        yield
     finally:
-        await admin.close()
+        await stop()
+
+
+@asynccontextmanager
+async def admin_client(bootstrap_servers: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap_servers))
+    async with _started(bootstrap_servers, admin.start, admin.close):
+        yield admin
 
 
 @asynccontextmanager
@@ -63,15 +74,8 @@ async def consumer(bootstrap_servers: str, *, group_id: str | None = None) -> As
         auto_offset_reset="earliest",
         client_id=f"tandem-cli-{uuid.uuid4().hex[:6]}",
     )
-    try:
-        await client.start()
-    except (KafkaConnectionError, KafkaError, OSError) as error:
-        await client.stop()
-        raise _unreachable(bootstrap_servers, error) from error
-    try:
+    async with _started(bootstrap_servers, client.start, client.stop):
         yield client
-    finally:
-        await client.stop()
 
 
 @asynccontextmanager
@@ -83,15 +87,8 @@ async def producer(bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
         enable_idempotence=True,
         client_id=f"tandem-cli-{uuid.uuid4().hex[:6]}",
     )
-    try:
-        await client.start()
-    except (KafkaConnectionError, KafkaError, OSError) as error:
-        await client.stop()
-        raise _unreachable(bootstrap_servers, error) from error
-    try:
+    async with _started(bootstrap_servers, client.start, client.stop):
         yield client
-    finally:
-        await client.stop()
 
 
 async def partitions_by_topic(client: AIOKafkaConsumer) -> dict[str, list[TopicPartition]]:

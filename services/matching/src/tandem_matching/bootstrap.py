@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
-from tandem_chassis import AggregateStore, Delivery, ServiceRuntime
+from tandem_chassis import Delivery, ServiceRuntime
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
 
@@ -30,7 +30,6 @@ PROGRAMS = "programs"
 def build_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     runtime.publish_outbox_of(MENTORSHIPS, PROGRAMS)
-    written = asyncio.Event()  # set by the stores on every outbox write; wakes the relay
     app: FastAPI | None = None
 
     def adapters() -> Adapters:
@@ -40,14 +39,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     @runtime.on_startup
     async def wire(rt: ServiceRuntime) -> None:
-        def store(name: str) -> AggregateStore:
-            return AggregateStore(
-                rt.collection(name),
-                source="/tandem/matching",
-                topic_prefix=settings.kafka_topic_prefix,
-                on_write=written,
-            )
-
         projection = ProfileProjection(rt.collection("profiles"), rt.collection("counters"))
         loads = MentorLoadRepository(rt.collection("mentor_load"))
         wired = Adapters(
@@ -57,9 +48,9 @@ def build_app(settings: Settings) -> FastAPI:
                 loads=loads,
                 refresh_interval_s=settings.pool_refresh_interval_s,
             ),
-            mentorships=MentorshipRepository(store(MENTORSHIPS)),
+            mentorships=MentorshipRepository(rt.aggregate_store(MENTORSHIPS)),
             loads=loads,
-            programs=ProgramRepository(store(PROGRAMS)),
+            programs=ProgramRepository(rt.aggregate_store(PROGRAMS)),
             rounds=RoundRepository(rt.collection("rounds")),
             default_expiry=timedelta(days=settings.proposal_expiry_days),
             max_suggestions=settings.max_suggestions,
@@ -74,12 +65,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await on_profile_event(event, data, delivery, adapters=adapters())
-
-    async def relay_wakeups(rt: ServiceRuntime) -> None:
-        while True:
-            await written.wait()
-            written.clear()
-            rt.wake_relay()
 
     def periodic(
         name: str, interval_s: float, job: Callable[[Adapters], Awaitable[int]]
@@ -114,7 +99,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     runtime.subscribe(topics.PROFILES, on_event)
     runtime.run_in_background(poll_pool, "mentor-pool-poller")
-    runtime.run_in_background(relay_wakeups, "relay-wakeups")
     runtime.run_in_background(periodic("expiry", settings.expiry_interval_s, expire), "expiry")
     runtime.run_in_background(
         periodic("load-reconcile", settings.load_reconcile_interval_s, reconcile), "load-reconcile"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
-from tandem_chassis import AggregateStore, ServiceRuntime
+from tandem_chassis import ServiceRuntime
 from tandem_chassis.logging import get_logger
 from tandem_contracts import topics
 
@@ -58,13 +58,7 @@ def build_app(settings: Settings) -> FastAPI:
         deliveries = DeliveryRepository(rt.collection("deliveries"))
         webhooks = WebhookRepository(rt.collection("webhooks"))
         reminders = ReminderRepository(rt.collection("reminders"))
-        outcomes = OutcomeLog(
-            AggregateStore(
-                rt.collection(OUTCOMES),
-                source="/tandem/notifications",
-                topic_prefix=settings.kafka_topic_prefix,
-            )
-        )
+        outcomes = OutcomeLog(rt.aggregate_store(OUTCOMES))
         await deliveries.create_indexes()
         await outcomes.create_indexes()
         recorder = Recorder(

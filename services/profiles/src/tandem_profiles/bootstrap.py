@@ -4,7 +4,7 @@ import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
-from tandem_chassis import AggregateStore, Delivery, ServiceRuntime
+from tandem_chassis import Delivery, ServiceRuntime
 from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
@@ -28,21 +28,18 @@ def build_app(settings: Settings) -> FastAPI:
 
     @runtime.on_startup
     async def wire(rt: ServiceRuntime) -> None:
-        store = AggregateStore(
-            rt.collection(PROFILES), source="/tandem/profiles", topic_prefix=settings.kafka_topic_prefix
+        repository = ProfileRepository(
+            rt.aggregate_store(PROFILES), retention=timedelta(days=settings.retention_days)
         )
-        repository = ProfileRepository(store, retention=timedelta(days=settings.retention_days))
         await repository.create_indexes()
         assert app is not None
         app.state.profiles = repository
 
     async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await on_hr_event(event, data, delivery, repository=app.state.profiles)  # type: ignore[union-attr]
-        runtime.wake_relay()
 
     async def on_batch(items: list[BatchItem]) -> None:
         await on_hr_batch(items, repository=app.state.profiles)  # type: ignore[union-attr]
-        runtime.wake_relay()
 
     async def erasure_job(rt: ServiceRuntime) -> None:
         """Erase leavers past their retention period, now and then every interval."""
@@ -54,7 +51,6 @@ def build_app(settings: Settings) -> FastAPI:
             else:
                 if erased:
                     log.info("leavers erased after retention", count=erased)
-                    rt.wake_relay()
             await asyncio.sleep(settings.erasure_interval_s)
 
     runtime.subscribe(topics.HR_EMPLOYEES, on_event, batch_handler=on_batch)

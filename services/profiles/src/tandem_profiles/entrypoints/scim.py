@@ -138,8 +138,6 @@ async def _apply(request: Request, events: list[HrEvent], *, deleting: bool = Fa
         profile = await apply_hr_change(
             event, event_id=event_id, time=datetime.now(UTC), repository=_repository(request)
         )
-    if events:
-        request.app.state.runtime.wake_relay()
     return profile
 
 
