@@ -7,7 +7,8 @@ Everything it downloads, builds and stores lives in the git-ignored ``.local/`` 
     python deploy/local/stack.py start [kafka|store]   provision what is missing, start, create topics
     python deploy/local/stack.py stop [kafka|store]
     python deploy/local/stack.py status
-    python deploy/local/stack.py run                   the stack plus the three services, in the foreground
+    python deploy/local/stack.py run                   the stack, the three services and the web console
+    python deploy/local/stack.py provision browser     Debian's chromium for the console's browser tests
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ RUN = LOCAL / "run"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
 SERVICES = {"profiles": 8001, "matching": 8002, "notifications": 8003}
+CONSOLE_PORT = 8000  # the web console: no data of its own, it calls the services' HTTP APIs
+CHROMIUM = Path("/usr/bin/chromium")
 # FerretDB 1.24's SQLite backend indexes `_id` as `_ferretdb_sjson->"_id"` but looks it up with
 # `_ferretdb_sjson->'$._id'`: the same value, a different expression, so SQLite never uses the
 # index and every find/update/delete by _id scans the whole collection (about 100 ms per update
@@ -332,9 +335,32 @@ def status() -> int:
             f"{daemon.name}: {'up' if running else 'down'} on 127.0.0.1:{daemon.port} "
             f"(pid {daemon.pid()}, log {daemon.log})"
         )
-    for name, port in SERVICES.items():
+    for name, port in {**SERVICES, "console": CONSOLE_PORT}.items():
         say(f"{name}: {'up' if port_open(port) else 'down'} on http://127.0.0.1:{port}")
     return 0 if up else 1
+
+
+def provision_browser() -> Path:
+    """Debian's chromium for the browser tests (Playwright's own downloads do not work here).
+
+    ``apt-get install`` first; only if that fails (a fresh machine's empty package lists)
+    ``apt-get update`` and once more.
+    """
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if shutil.which("apt-get") is None:
+        raise SystemExit(f"[stack] {CHROMIUM} is missing and there is no apt-get: install chromium yourself")
+    if os.geteuid() != 0:
+        raise SystemExit(f"[stack] {CHROMIUM} is missing: run `apt-get install -y chromium` as root")
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    say("installing chromium with apt-get (first run only)")
+    if subprocess.run(install, env=env).returncode != 0:
+        run_checked(["apt-get", "update"], env=env)
+        run_checked(install, env=env)
+    if not CHROMIUM.exists():
+        raise SystemExit(f"[stack] apt-get installed chromium, but {CHROMIUM} is still missing")
+    return CHROMIUM
 
 
 def dev_jwt_secret() -> str:
@@ -373,9 +399,18 @@ def run_platform() -> int:
                 str(CACHE / "mail"),
             ],
         )
-    for name, port in SERVICES.items():
-        env_one = env | {"TANDEM_HTTP_PORT": env.get(f"TANDEM_{name.upper()}_HTTP_PORT", str(port))}
+    ports = {name: int(env.get(f"TANDEM_{name.upper()}_HTTP_PORT", port)) for name, port in SERVICES.items()}
+    ports["console"] = int(env.get("TANDEM_CONSOLE_HTTP_PORT", CONSOLE_PORT))
+    # The links in the notifications' emails open the console.
+    env.setdefault("TANDEM_APP_URL", f"http://127.0.0.1:{ports['console']}")
+    for name in SERVICES:
+        env_one = env | {"TANDEM_HTTP_PORT": str(ports[name])}
         children[name] = subprocess.Popen([sys.executable, "-m", f"tandem_{name}"], env=env_one)
+    service_urls = {f"TANDEM_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
+    children["console"] = subprocess.Popen(
+        [sys.executable, "-m", "tandem_console"],
+        env=env | service_urls | {"TANDEM_HTTP_PORT": str(ports["console"])},
+    )
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -384,13 +419,21 @@ def run_platform() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    for name, port in SERVICES.items():
-        wait_for(lambda port=port: port_open(port) or stopping, name, 60, children[name])
+    exit_code = 0
+    try:
+        for name, port in ports.items():
+            wait_for(lambda port=port: port_open(port) or stopping, name, 180, children[name])
+    except SystemExit as failed:  # one did not come up: stop the others rather than orphan them
+        print(failed, flush=True)
+        return _stop_run(children, started, exit_code=1)
     print("\nTandem is up:")
-    for name, port in SERVICES.items():
+    for name in SERVICES:
         print(
-            f"  {name:<14} http://127.0.0.1:{port}   (docs: /docs, health: /health/ready, metrics: /metrics)"
+            f"  {name:<14} http://127.0.0.1:{ports[name]}   "
+            "(docs: /docs, health: /health/ready, metrics: /metrics)"
         )
+    sign_in = "/dev/login" if env.get("TANDEM_ENV", "dev") == "dev" else "/signin"
+    print(f"  {'console':<14} http://127.0.0.1:{ports['console']}   (web console; sign in: {sign_in})")
     print(f"  kafka          127.0.0.1:{Kafka().port}\n  store          mongodb://127.0.0.1:{Store().port}")
     if "mail sink" in children:
         print(f"  mail sink      smtp://127.0.0.1:{env['TANDEM_SMTP_PORT']} -> maildir {CACHE / 'mail'}")
@@ -400,13 +443,17 @@ def run_platform() -> int:
             "(unless TANDEM_JWT_SECRET is set)"
         )
     print("Press Ctrl-C to stop.\n", flush=True)
-    exit_code = 0
     while not stopping:
         for name, child in children.items():
             if child.poll() is not None:
                 say(f"{name} exited with {child.returncode}; stopping everything")
                 exit_code, stopping = 1, True
         time.sleep(0.5)
+    return _stop_run(children, started, exit_code=exit_code)
+
+
+def _stop_run(children: dict[str, subprocess.Popen[bytes]], started: list[Daemon], *, exit_code: int) -> int:
+    """Stop the processes ``run`` started (services first, then the daemons it started)."""
     say("stopping the services")
     for child in children.values():
         if child.poll() is None:
@@ -426,8 +473,13 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("command", choices=["provision", "start", "stop", "status", "run"])
-    parser.add_argument("component", nargs="?", default="all", choices=["all", "kafka", "store"])
+    parser.add_argument("component", nargs="?", default="all", choices=["all", "kafka", "store", "browser"])
     args = parser.parse_args()
+    if args.component == "browser":
+        if args.command != "provision":
+            parser.error("the browser can only be provisioned")
+        say(f"browser: {provision_browser()}")
+        return 0
     if args.command == "provision":
         for daemon in daemons(args.component):
             daemon.provision()  # type: ignore[attr-defined]

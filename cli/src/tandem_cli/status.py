@@ -65,9 +65,9 @@ async def kafka_report(
                 per_topic[tp.topic] = per_topic.get(tp.topic, 0) + behind
             lag[group] = dict(sorted(per_topic.items()))
         every = await kafka_io.partitions_by_topic(reader)
-        dlq_names = sorted(
-            name for name in every if name.startswith(topic_prefix) and name.endswith(topics.dlq(""))
-        )
+        # The platform's own dead-letter topics only: a shared broker may hold many others.
+        ours = {topics.dlq(f"{topic_prefix}{name}") for name in topics.ALL_TOPICS}
+        dlq_names = sorted(name for name in every if name in ours)
         partitions = [tp for name in dlq_names for tp in every[name]]
         begin, end = await kafka_io.offset_range(reader, partitions)
     dead = dict.fromkeys(dlq_names, 0)
