@@ -259,7 +259,36 @@ def test_the_links_in_notification_emails_open_the_matching_console_pages(consol
         "/profile": "/me/profile",
         "/suggestions": "/me/suggestions",
         "/mentorships/r-1.e 2": "/me/mentorships#m-r-1.e%202",
+        "/settings/notifications": "/me/settings",
     }
     for link, page in expected.items():
         answer = console.get(link, follow_redirects=False)
         assert (answer.status_code, answer.headers["location"]) == (303, page)
+
+
+def test_notification_settings_show_the_current_ones_and_save_the_form_as_a_put(
+    console: TestClient, fake: FakeServices
+):
+    path = "/v1/employees/e-1/preferences"
+    fake.routes["GET", path] = httpx.Response(
+        200, json={"channels": {"email": False}, "muted_types": ["checkin_reminder"]}
+    )
+    fake.routes["PUT", path] = httpx.Response(200, json={"channels": {}, "muted_types": []})
+    _sign_in(console, "e-1")
+    page = console.get("/me/settings").text
+    assert 'id="channel-email" name="channels" value="email" >' in page
+    assert 'value="inapp" checked' in page and 'value="checkin_reminder" checked' in page
+
+    form = {"channels": ["email"], "muted": ["welcome", "not-a-kind"]}
+    answer = console.post("/me/settings", data=form, headers=ORIGIN)
+    assert answer.url.path == "/me/settings" and "Notification settings saved." in answer.text
+    put = json.loads(next(c for c in fake.calls if c.method == "PUT").content)
+    assert put == {"channels": {"email": True, "inapp": False}, "muted_types": ["welcome"]}
+
+
+def test_the_settings_page_offers_every_kind_and_channel_the_notifications_service_knows():
+    from tandem_console.pages.employee import CHANNELS, KINDS
+    from tandem_notifications.domain.kinds import KINDS as SERVICE_KINDS
+    from tandem_notifications.domain.preferences import PERSONAL_CHANNELS
+
+    assert set(KINDS) == set(SERVICE_KINDS) and set(CHANNELS) == set(PERSONAL_CHANNELS)

@@ -95,3 +95,6 @@ class Services:
 
     async def patch(self, service: str, path: str, *, token: str, json: Any) -> Any:
         return await self.call(service, "PATCH", path, token=token, json=json)
+
+    async def put(self, service: str, path: str, *, token: str, json: Any) -> Any:
+        return await self.call(service, "PUT", path, token=token, json=json)

@@ -16,6 +16,20 @@ __all__ = ["links", "router"]
 router = APIRouter(prefix="/me")
 links = APIRouter()  # the paths the notification emails link to (notifications' TANDEM_APP_URL)
 PREFERENCES = ("any", "same", "other")
+CHANNELS = {"email": "Email", "inapp": "In-app inbox"}
+# The notification kinds an employee may mute (notifications' KINDS), in the order they happen.
+KINDS = {
+    "welcome": "Welcome",
+    "complete_profile": "Reminder to complete my profile",
+    "mentorship_requested": "Someone asks me to mentor them",
+    "mentorship_proposed": "A mentorship is proposed to me",
+    "mentorship_accepted": "A mentorship is accepted",
+    "mentorship_declined": "A mentorship is declined",
+    "mentorship_expired": "A proposal expires",
+    "mentorship_ended": "A mentorship ends",
+    "round_completed": "A program round completes",
+    "checkin_reminder": "Check-in reminders",
+}
 # What the profiles API answers for fields never set; a tolerant reader fills them in.
 PROFILE_DEFAULTS: dict[str, Any] = {
     "roles": [],
@@ -196,3 +210,42 @@ async def suggestions_link() -> Response:
 @links.get("/mentorships/{mentorship_id}")
 async def mentorship_link(mentorship_id: str) -> Response:
     return RedirectResponse(f"/me/mentorships#m-{quote(mentorship_id)}", status_code=303)
+
+
+@router.get("/settings")
+async def settings_page(request: Request, user: Employee, services: ServicesDep) -> Response:
+    current = await services.get("notifications", f"/v1/employees/{user.id}/preferences", token=user.token)
+    return render(
+        request,
+        "settings.html",
+        user=user,
+        channels=CHANNELS,
+        kinds=KINDS,
+        enabled={channel for channel in CHANNELS if current.get("channels", {}).get(channel, True)},
+        muted=set(current.get("muted_types", [])),
+    )
+
+
+@router.post("/settings")
+async def save_settings(
+    user: Employee,
+    services: ServicesDep,
+    channels: Annotated[list[str] | None, Form()] = None,
+    muted: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    body = {
+        "channels": {channel: channel in (channels or []) for channel in CHANNELS},
+        "muted_types": sorted(kind for kind in (muted or []) if kind in KINDS),
+    }
+    try:
+        await services.put(
+            "notifications", f"/v1/employees/{user.id}/preferences", token=user.token, json=body
+        )
+    except ApiError as error:
+        return redirect("/me/settings", error=f"Your settings were not saved: {error.message}")
+    return redirect("/me/settings", ok="Notification settings saved.")
+
+
+@links.get("/settings/notifications")
+async def settings_link() -> Response:
+    return RedirectResponse("/me/settings", status_code=303)
