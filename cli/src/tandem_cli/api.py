@@ -26,12 +26,18 @@ class Api:
         json: Any = None,
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200, 201, 204),
+        timeout_s: float | None = None,
     ) -> httpx.Response:
         """The answer when its status is in ``ok``; a :class:`CliError` otherwise."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             answer = await self.client.request(
-                method, f"{self.url}{path}", headers=headers, json=json, params=params
+                method,
+                f"{self.url}{path}",
+                headers=headers,
+                json=json,
+                params=params,
+                timeout=self.client.timeout if timeout_s is None else timeout_s,
             )
         except httpx.TransportError as error:
             raise CliError(

@@ -210,7 +210,8 @@ class Demo:
         )
         with self.console.status("running a matching round…"):
             rounds = f"/v1/programs/{pid}/rounds"
-            answer = await self.matching.call("POST", rounds, token=self.admin)
+            # A round answers when it has proposed every pair: give it the step's whole time.
+            answer = await self.matching.call("POST", rounds, token=self.admin, timeout_s=self.o.timeout_s)
             report: dict[str, Any] = answer.json()
 
             async def completed() -> dict[str, Any] | None:

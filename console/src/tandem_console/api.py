@@ -62,6 +62,7 @@ class Services:
         token: str,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         """The decoded JSON answer (``None`` for 204); raises :class:`ApiError` otherwise."""
         try:
@@ -71,6 +72,7 @@ class Services:
                 headers={"Authorization": f"Bearer {token}"},
                 json=json,
                 params=params,
+                timeout=self.client.timeout if timeout_s is None else timeout_s,
             )
         except httpx.TransportError as error:
             raise ApiError(
@@ -90,8 +92,10 @@ class Services:
         query = {key: value for key, value in params.items() if value is not None}
         return await self.call(service, "GET", path, token=token, params=query or None)
 
-    async def post(self, service: str, path: str, *, token: str, json: Any = None) -> Any:
-        return await self.call(service, "POST", path, token=token, json=json)
+    async def post(
+        self, service: str, path: str, *, token: str, json: Any = None, timeout_s: float | None = None
+    ) -> Any:
+        return await self.call(service, "POST", path, token=token, json=json, timeout_s=timeout_s)
 
     async def patch(self, service: str, path: str, *, token: str, json: Any) -> Any:
         return await self.call(service, "PATCH", path, token=token, json=json)

@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
     matching_url: str = "http://127.0.0.1:8002"
     notifications_url: str = "http://127.0.0.1:8003"
     api_timeout_s: float = Field(default=10.0, gt=0, description="per call to a service")
+    round_timeout_s: float = Field(
+        default=300.0, gt=0, description="for running a round, which answers once every pair is proposed"
+    )
     cookie_secure: bool | None = Field(
         default=None, description="mark the session cookie Secure; default: only when env is prod"
     )

@@ -92,9 +92,14 @@ async def enroll(
 
 
 @router.post("/programs/{program_id}/rounds")
-async def run_round(program_id: str, user: Admin, services: ServicesDep) -> Response:
+async def run_round(request: Request, program_id: str, user: Admin, services: ServicesDep) -> Response:
     try:
-        report = await services.post("matching", f"/v1/programs/{program_id}/rounds", token=user.token)
+        report = await services.post(
+            "matching",
+            f"/v1/programs/{program_id}/rounds",
+            token=user.token,
+            timeout_s=request.app.state.settings.round_timeout_s,
+        )
     except ApiError as error:
         return redirect(f"/admin/programs/{program_id}", error=f"The round did not run: {error.message}")
     return redirect(
