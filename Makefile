@@ -31,8 +31,8 @@ schemas-check: install
 asyncapi: install ## The AsyncAPI 3.0 document of each service, under docs/asyncapi/
 	$(UV) run --frozen python -m tandem_chassis.asyncapi docs/asyncapi
 
-bench: install ## Benchmarks: markdown tables under bench/results/
-	$(UV) run --frozen python bench/run_all.py
+bench: install ## Benchmarks: bench/results/REPORT.md + report.png, each figure beside its baseline (BENCH_ARGS=--quick: small sizes, into bench/results/quick/)
+	$(UV) run --frozen python bench/run_all.py $(BENCH_ARGS)
 
 lint: install
 	$(UV) run --frozen ruff check .

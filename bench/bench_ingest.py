@@ -5,7 +5,7 @@ from the beginning and store one document per employee in the same store; the fi
 events per second until every profile is stored. The profiles service also validates the
 contract, applies the HR merge rules, writes its outbox and publishes ``profile.registered``.
 
-    uv run python bench/bench_ingest.py [--events 20000]
+    uv run --frozen python bench/bench_ingest.py [--events 20000] [--out bench/results]
 """
 
 import argparse
@@ -14,9 +14,9 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+from benchlib import add_out_argument, delete_topics, stamp, write_results
 from pymongo import AsyncMongoClient, UpdateOne
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.testing import as_record, publish_raw
@@ -26,7 +26,6 @@ from tandem_profiles.config import Settings
 
 KAFKA = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")
-RESULTS = Path(__file__).parent / "results"
 
 
 def joined_events(count: int) -> list:
@@ -103,6 +102,7 @@ async def tandem(settings: Settings, count: int, database) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20_000)
+    add_out_argument(parser)
     args = parser.parse_args()
     run = f"bench{uuid.uuid4().hex[:6]}"
     settings = Settings(
@@ -126,6 +126,7 @@ async def main() -> None:
         for name in (f"{run}_baseline", f"{run}_profiles"):
             await client.drop_database(name)
         await client.close()
+        await delete_topics(KAFKA, f"{run}.")
     base_rate, ours_rate = args.events / base_s, args.events / ours_s
     table = "\n".join(
         [
@@ -138,8 +139,14 @@ async def main() -> None:
         ]
     )
     print(table)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest.md").write_text(table + "\n")
+    header = f"# HR-event ingest (`uv run --frozen python bench/bench_ingest.py --events {args.events}`, {stamp()})"
+    figures = {
+        "events": args.events,
+        "baseline": {"seconds": base_s, "events_per_s": base_rate},
+        "service": {"seconds": ours_s, "events_per_s": ours_rate},
+        "ratio": ours_rate / base_rate,
+    }
+    write_results(args.out, "ingest", f"{header}\n\n{table}", figures)
 
 
 if __name__ == "__main__":

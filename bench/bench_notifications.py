@@ -1,6 +1,6 @@
 """Bench the notifications service end to end: Kafka in, SMTP out (a real aiosmtpd sink).
 
-    uv run --frozen python bench/bench_notifications.py [--burst 5000] [--rate 100] [--seconds 20]
+    uv run --frozen python bench/bench_notifications.py [--burst 5000] [--rate 100] [--seconds 20] [--out bench/results]
 
 Needs the local stack (Kafka 127.0.0.1:9092, FerretDB/MongoDB 127.0.0.1:27017) or
 TANDEM_KAFKA_BOOTSTRAP_SERVERS / TANDEM_MONGODB_URI. Each event is a ``mentorship.proposed``
@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from benchlib import add_out_argument, delete_topics, stamp, write_results
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import MentorshipProposed, ProfileRegistered, new_event, topics
 from tandem_contracts.profiles import NotificationPreferences
@@ -28,7 +29,6 @@ from tandem_notifications.config import Settings
 from tandem_notifications.testing import SmtpSink, free_port
 
 MENTORS = 200
-RESULTS = Path(__file__).resolve().parent / "results" / "notifications.md"
 
 
 def settings_for(run: str, smtp_port: int) -> Settings:
@@ -45,6 +45,7 @@ def settings_for(run: str, smtp_port: int) -> Settings:
         dispatcher_poll_interval_s=0.05,
         delivery_backoff_initial_s=0.2,
         delivery_backoff_max_s=2.0,
+        log_level="WARNING",
     )
 
 
@@ -72,7 +73,7 @@ async def wait_for(sink: SmtpSink, count: int, timeout_s: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def main(burst: int, rate: float, seconds: float) -> None:
+async def main(burst: int, rate: float, seconds: float, out: Path) -> None:
     run = f"bench{uuid.uuid4().hex[:8]}"
     sink = SmtpSink(free_port())
     sink.start()
@@ -142,6 +143,7 @@ async def main(burst: int, rate: float, seconds: float) -> None:
         with contextlib.suppress(Exception):
             await recipients.database.client.drop_database(settings.database_name)
     sink.stop()
+    await delete_topics(settings.kafka_bootstrap_servers, f"{run}.")
     table = (
         f"| metric | value |\n|---|---|\n"
         f"| burst of {burst} events: delivered emails/s | {throughput:.1f} |\n"
@@ -150,13 +152,21 @@ async def main(burst: int, rate: float, seconds: float) -> None:
         f"| store | {settings.mongodb_uri.get_secret_value()} |\n"
     )
     print(table, end="")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    header = (
         "# Notifications bench\n\n"
         f"`uv run --frozen python bench/bench_notifications.py --burst {burst} --rate {rate:g} --seconds {seconds:g}` "
-        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; one in-process service, aiosmtpd sink in the bench "
-        "process, shared 2-core host with other test runs)\n\n" + table
+        f"({stamp()}; one in-process service, aiosmtpd sink in the bench process)\n\n"
     )
+    figures = {
+        "burst": burst,
+        "burst_emails_per_s": throughput,
+        "rate": rate,
+        "seconds": seconds,
+        "achieved_rate": achieved,
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
+    write_results(out, "notifications", header + table, figures)
 
 
 if __name__ == "__main__":
@@ -164,5 +174,6 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    add_out_argument(parser)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.burst, arguments.rate, arguments.seconds))
+    asyncio.run(main(arguments.burst, arguments.rate, arguments.seconds, arguments.out))

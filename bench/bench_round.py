@@ -1,13 +1,13 @@
 """Bench a program round on the pure matching domain (no I/O).
 
-    uv run --frozen python bench/bench_round.py [--quick] [--seed N]
+    uv run --frozen python bench/bench_round.py [--quick] [--seed N] [--out bench/results]
 
 Large: 20,000 mentees x 2,000 mentors (capacity 10): index build, block-wise scoring straight
 into top-K candidate lists (`round_candidates`, no dense matrix), min-cost flow with its
 optimality certificate over every feasible pair, next to the greedy baseline.
 Reference: 2,000 mentees x 400 mentors (capacity 5): the same, and the dense path
 (`score_matrix` + `assign`), next to the exact dense optimum (`linear_sum_assignment` on the
-capacity-expanded matrix).
+capacity-expanded matrix). ``--quick``: 2,000 x 400 (capacity 10) and 400 x 80 (capacity 5).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+from benchlib import add_out_argument, stamp, write_results
 from tandem_matching.domain.assignment import (
     Assignment,
     assign,
@@ -114,56 +115,91 @@ HEADER = (
 )
 
 
-def run(n_mentees: int, n_mentors: int, capacity: int, *, seed: int, exact: bool) -> None:
+def figures(a: Assignment, seconds: float) -> dict[str, float | int]:
+    return {
+        "seconds": seconds,
+        "total_score": a.total_score,
+        "mean_score": a.mean_score,
+        "matched": a.matched,
+    }
+
+
+def run(
+    n_mentees: int, n_mentors: int, capacity: int, *, seed: int, exact: bool
+) -> tuple[list[str], dict[str, object]]:
+    """One instance: its markdown lines (also printed as they come) and its figures."""
+    lines: list[str] = []
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     rng = np.random.default_rng(seed)
     mentors = make_people(rng, n_mentors, "mentor", prefix="m", capacity=capacity)
     mentees = make_people(rng, n_mentees, "mentee", prefix="e")
     index, t_index = timed(lambda: MentorIndex(mentors))
     cands, t_score = timed(lambda: round_candidates(index, mentees, Weights(), top_k=TOP_K))
     caps = index.free_capacity
-    print(f"\n### {n_mentees:,} mentees x {n_mentors:,} mentors, capacity {capacity}\n")
-    print(
+    emit(f"\n### {n_mentees:,} mentees x {n_mentors:,} mentors, capacity {capacity}\n")
+    emit(
         f"index build {t_index:.2f} s, scoring + constraints into top-{TOP_K} lists "
         f"{t_score:.2f} s ({cands.size:,} pairs), seats {int(caps.sum()):,}\n"
     )
-    print(HEADER)
-    totals = []
+    emit(HEADER)
+    result: dict[str, object] = {
+        "mentees": n_mentees,
+        "mentors": n_mentors,
+        "capacity": capacity,
+        "top_k": TOP_K,
+        "index_s": t_index,
+        "scoring_s": t_score,
+    }
     for objective in ("score", "participation"):
         a, t = timed(lambda: assign(cands, None, caps, objective=objective))  # noqa: B023
-        totals.append(t_score + t)
-        print(row(f"min-cost flow top-{TOP_K} ({objective})", a, t, n_mentors))
+        result[f"flow_{objective}"] = figures(a, t_score + t) | {"certified": bool(a.optimal)}
+        emit(row(f"min-cost flow top-{TOP_K} ({objective})", a, t, n_mentors))
         if exact:
             (scores, feasible, _), t_dense = timed(lambda: score_matrix(index, mentees))
             d, t = timed(lambda: assign(scores, feasible, caps, objective=objective))  # noqa: B023
-            print(row(f"dense matrix + flow ({objective})", d, t + t_dense, n_mentors))
+            emit(row(f"dense matrix + flow ({objective})", d, t + t_dense, n_mentors))
             e, t = timed(lambda: assign_exact_dense(scores, feasible, caps, objective=objective))  # noqa: B023
-            print(row(f"exact dense LSA ({objective})", e, t, n_mentors))
+            emit(row(f"exact dense LSA ({objective})", e, t, n_mentors))
+            result[f"exact_{objective}"] = figures(e, t + t_dense)
             for name, got in (("top-K", a), ("dense", d)):
                 same = abs(got.total_score - e.total_score) <= 1e-6 * max(1, got.matched)
-                print(
+                result[f"{name.lower().replace('-', '')}_equals_exact_{objective}"] = same and (
+                    got.matched == e.matched
+                )
+                emit(
                     f"| {name} equal to exact optimum ({objective}) | {got.matched == e.matched} "
                     f"| {same} | | | | | | |"
                 )
     greedy_cands, t_c = timed(lambda: round_candidates(index, mentees, Weights(), top_k=100))
     g, t = timed(lambda: assign_greedy(greedy_cands, None, caps))
-    print(row("greedy best-pair-first (top-100 lists)", g, t + t_c, n_mentors))
-    print(
-        f"\nround (scoring + solve): score {totals[0]:.2f} s, participation {totals[1]:.2f} s, "
+    result["greedy"] = figures(g, t + t_c)
+    emit(row("greedy best-pair-first (top-100 lists)", g, t + t_c, n_mentors))
+    flow_s = result["flow_score"]["seconds"]  # type: ignore[index]
+    participation_s = result["flow_participation"]["seconds"]  # type: ignore[index]
+    emit(
+        f"\nround (scoring + solve): score {flow_s:.2f} s, participation {participation_s:.2f} s, "
         f"greedy {t + t_c:.2f} s"
     )
+    return lines, result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small instances only")
     parser.add_argument("--seed", type=int, default=7)
+    add_out_argument(parser)
     args = parser.parse_args()
-    if args.quick:
-        run(2_000, 200, 10, seed=args.seed, exact=False)
-        run(400, 80, 5, seed=args.seed, exact=True)
-    else:
-        run(20_000, 2_000, 10, seed=args.seed, exact=False)
-        run(2_000, 400, 5, seed=args.seed, exact=True)
+    # (large instance, reference instance with the exact dense optimum)
+    sizes = ((2_000, 400, 10), (400, 80, 5)) if args.quick else ((20_000, 2_000, 10), (2_000, 400, 5))
+    large_lines, large = run(*sizes[0], seed=args.seed, exact=False)
+    reference_lines, reference = run(*sizes[1], seed=args.seed, exact=True)
+    command = "uv run --frozen python bench/bench_round.py" + (" --quick" if args.quick else "")
+    markdown = "\n".join([f"# Round benchmark (`{command}`, {stamp()})", *large_lines, *reference_lines])
+    write_results(args.out, "round", markdown, {"large": large, "reference": reference})
 
 
 if __name__ == "__main__":

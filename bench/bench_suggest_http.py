@@ -1,12 +1,13 @@
 """Suggestion latency over HTTP (real app in a uvicorn process) against 100,000 mentors.
 
-    uv run --frozen python bench/bench_suggest_http.py [--mentors N] [--queries N]
+    uv run --frozen python bench/bench_suggest_http.py [--mentors N] [--queries N] [--out bench/results]
 
 Needs Kafka and MongoDB (``TANDEM_KAFKA_BOOTSTRAP_SERVERS`` / ``TANDEM_MONGODB_URI``, default
 the local stack). The mentors are bulk-inserted into the matching service's projection, the
 service is started as ``python -m tandem_matching`` on a free port, and sequential
 ``GET /v1/mentees/{id}/suggestions?limit=5`` requests are timed end to end. The same query set
-is then run against the domain's ``suggest`` in this process for comparison.
+is then run against the domain's ``suggest`` in this process for comparison. The service
+process's resident memory (psutil, with any children) is sampled during start-up and the queries.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_round import make_people
+from benchlib import RssSampler, add_out_argument, stamp, write_results
 from tandem_chassis.auth import mint_dev_token
 from tandem_matching.domain.index import MentorIndex
 from tandem_matching.domain.model import Person, Weights
@@ -162,6 +164,7 @@ async def main() -> None:
     parser.add_argument("--ready-timeout", type=float, default=1800, help="seconds for start-up")
     parser.add_argument("--database", help="reuse this already loaded projection database (kept afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the loaded database")
+    add_out_argument(parser)
     args = parser.parse_args()
 
     kafka = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -190,9 +193,15 @@ async def main() -> None:
     }
     process, log = start_service(env)
     url = f"http://127.0.0.1:{port}"
+    memory: dict[str, float] = {}
     try:
-        startup = await wait_ready(url, process, args.ready_timeout)
-        http_times = await time_http(url, [m.employee_id for m in mentees])
+        with RssSampler({"matching": process.pid}) as sampler:
+            startup = await wait_ready(url, process, args.ready_timeout)
+            memory["startup_peak"] = sampler.peaks()["matching"]
+            memory["ready"] = sampler.now()["matching"]
+            sampler.reset()
+            http_times = await time_http(url, [m.employee_id for m in mentees])
+            memory["queries_peak"] = sampler.peaks()["matching"]
     except Exception:
         print(tail(log), file=sys.stderr)
         raise
@@ -206,19 +215,38 @@ async def main() -> None:
             await drop(mongo, database)
     build, domain_times = time_domain(mentors, mentees)
 
-    print(f"\n### suggestions, top-5 over {args.mentors:,} mentors ({args.queries} sequential queries)\n")
-    print(
-        f"projection bulk load {loaded:.1f} s; service start-up (reads the projection, builds "
-        f"the index) {startup:.1f} s; "
-        f"in-process index build {build:.1f} s\n"
-    )
-    print("| path | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
-    for name, times in (
-        ("HTTP: GET /v1/mentees/{id}/suggestions (uvicorn process)", http_times),
-        ("domain only: suggest(index, mentee, demand=...)", domain_times),
+    command = f"uv run --frozen python bench/bench_suggest_http.py --mentors {args.mentors} --queries {args.queries}"
+    load = f"projection bulk load {loaded:.1f} s" if loaded else f"projection reused from {database}"
+    lines = [
+        f"# Suggestion latency over HTTP (`{command}`, {stamp()})\n",
+        f"### suggestions, top-5 over {args.mentors:,} mentors ({args.queries} sequential queries)\n",
+        f"{load}; service start-up (reads the projection, builds the index) {startup:.1f} s; "
+        f"in-process index build {build:.1f} s\n",
+        f"matching service process (`python -m tandem_matching`) resident memory: peak during start-up "
+        f"{memory['startup_peak']:.0f} MiB, at ready {memory['ready']:.0f} MiB, peak during the queries "
+        f"{memory['queries_peak']:.0f} MiB\n",
+        "| path | p50 ms | p99 ms | max ms |\n|---|---|---|---|",
+    ]
+    paths = {}
+    for key, name, times in (
+        ("http", "HTTP: GET /v1/mentees/{id}/suggestions (uvicorn process)", http_times),
+        ("domain", "domain only: suggest(index, mentee, demand=...)", domain_times),
     ):
         p50, p99, worst = percentiles(times)
-        print(f"| {name} | {p50:.2f} | {p99:.2f} | {worst:.2f} |")
+        paths[key] = {"p50_ms": p50, "p99_ms": p99, "max_ms": worst}
+        lines.append(f"| {name} | {p50:.2f} | {p99:.2f} | {worst:.2f} |")
+    print("\n" + "\n".join(lines[1:]))
+    figures = {
+        "mentors": args.mentors,
+        "queries": args.queries,
+        "load_s": loaded or None,
+        "startup_s": startup,
+        "index_build_s": build,
+        "memory_mib": memory,
+        "service_process": "separate process: python -m tandem_matching",
+        **paths,
+    }
+    write_results(args.out, "suggest_http", "\n".join(lines), figures)
 
 
 if __name__ == "__main__":
