@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from tandem_chassis import Delivery, ServiceRuntime
+from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
 
@@ -16,7 +17,7 @@ from tandem_matching.adapters.programs import ProgramRepository, RoundRepository
 from tandem_matching.config import Settings
 from tandem_matching.entrypoints import http
 from tandem_matching.entrypoints.deps import Adapters
-from tandem_matching.entrypoints.profile_events import on_profile_event
+from tandem_matching.entrypoints.profile_events import on_profile_event, on_profile_events
 from tandem_matching.service_layer.mentorships import expire_due_proposals, reconcile_loads
 from tandem_matching.service_layer.pool import MentorPool
 
@@ -66,6 +67,9 @@ def build_app(settings: Settings) -> FastAPI:
     async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await on_profile_event(event, data, delivery, adapters=adapters())
 
+    async def on_events(items: list[BatchItem]) -> None:
+        await on_profile_events(items, adapters=adapters())
+
     def periodic(
         name: str, interval_s: float, job: Callable[[Adapters], Awaitable[int]]
     ) -> Callable[[ServiceRuntime], Awaitable[None]]:
@@ -97,7 +101,7 @@ def build_app(settings: Settings) -> FastAPI:
             except Exception as error:  # a store outage must not end the poller
                 log.warning("mentor pool poll failed", error=str(error)[:300])
 
-    runtime.subscribe(topics.PROFILES, on_event)
+    runtime.subscribe(topics.PROFILES, on_event, batch_handler=on_events)
     runtime.run_in_background(poll_pool, "mentor-pool-poller")
     runtime.run_in_background(periodic("expiry", settings.expiry_interval_s, expire), "expiry")
     runtime.run_in_background(

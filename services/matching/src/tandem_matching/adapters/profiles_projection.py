@@ -7,9 +7,9 @@ gives other numbers but the same snapshots.
 
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from tandem_contracts import ProfileSnapshot
 
 __all__ = ["SEQ_FIELD", "ProfileProjection"]
@@ -17,6 +17,7 @@ __all__ = ["SEQ_FIELD", "ProfileProjection"]
 Document = dict[str, Any]
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
+_DUPLICATE_KEY = 11000
 
 
 def _fields_of(snapshot: ProfileSnapshot) -> Document:
@@ -37,10 +38,11 @@ class ProfileProjection:
     async def create_indexes(self) -> None:
         await self.collection.create_index([(SEQ_FIELD, ASCENDING)])
 
-    async def _next_seq(self) -> int:
+    async def _next_seq(self, count: int = 1) -> int:
+        """Reserve ``count`` numbers; the last of them (the first is this minus ``count - 1``)."""
         counter = await self.counters.find_one_and_update(
             {"_id": _COUNTER_ID},
-            {"$inc": {"value": 1}},
+            {"$inc": {"value": count}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
@@ -59,6 +61,35 @@ class ProfileProjection:
         except DuplicateKeyError:
             return False  # an equal or newer version is stored: stale or repeated
         return result.upserted_id is not None or result.modified_count > 0
+
+    async def apply_many(self, snapshots: list[ProfileSnapshot]) -> int:
+        """:meth:`apply` for several employees at once (one counter update, one bulk write):
+        the newest snapshot per employee, stored unless an equal or newer version is; the
+        number stored."""
+        newest: dict[str, ProfileSnapshot] = {}
+        for snapshot in snapshots:
+            known = newest.get(snapshot.employee_id)
+            if known is None or snapshot.version > known.version:
+                newest[snapshot.employee_id] = snapshot
+        if not newest:
+            return 0
+        last = await self._next_seq(len(newest))
+        writes = [
+            UpdateOne(
+                {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
+                {"$set": {**_fields_of(snapshot), SEQ_FIELD: seq, "version": snapshot.version}},
+                upsert=True,
+            )
+            for seq, snapshot in enumerate(newest.values(), start=last - len(newest) + 1)
+        ]
+        try:
+            result = await self.collection.bulk_write(writes, ordered=False)
+        except BulkWriteError as error:  # stale or repeated snapshots: the others are written
+            details = error.details
+            if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
+                raise
+            return int(details.get("nUpserted", 0)) + int(details.get("nModified", 0))
+        return result.upserted_count + result.modified_count
 
     async def last_seq(self) -> int:
         """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""

@@ -25,7 +25,8 @@ EmployeeId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No NaN or infinities (JSON has none; the store refuses them, which was a 500).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class MentorshipRequest(_In):

@@ -16,7 +16,7 @@ from tandem_matching.service_layer.mentorships import act_on_mentorship, repropo
 from tandem_matching.service_layer.pool import MentorPool
 from tandem_matching.service_layer.programs import terms_of
 
-__all__ = ["forget_messages", "record_profile", "release_leaver"]
+__all__ = ["forget_messages", "record_profile", "record_profiles", "release_leaver"]
 
 _ATTEMPTS = 20
 
@@ -40,13 +40,68 @@ async def record_profile(
     stored = await projection.apply(snapshot)
     if stored:
         pool.mark_dirty()
-    current = await projection.get(snapshot.employee_id)
+    await _settle_leaver(
+        snapshot.employee_id,
+        default_expiry=default_expiry,
+        projection=projection,
+        pool=pool,
+        mentorships=mentorships,
+        loads=loads,
+        programs=programs,
+    )
+    return stored
+
+
+async def record_profiles(
+    snapshots: list[ProfileSnapshot],
+    *,
+    default_expiry: timedelta,
+    projection: ProfileProjection,
+    pool: MentorPool,
+    mentorships: MentorshipRepository,
+    loads: MentorLoadRepository,
+    programs: ProgramRepository,
+) -> int:
+    """:func:`record_profile` for a batch, with the same effects: the snapshots of employees
+    who stay active in one bulk write; those of leavers (few) one by one, in order, so a leave
+    followed by a re-hire in one batch still releases the mentorships of the leave."""
+    leavers = {s.employee_id for s in snapshots if s.status != "active"}
+    stored = await projection.apply_many([s for s in snapshots if s.employee_id not in leavers])
+    if stored:
+        pool.mark_dirty()
+    for snapshot in snapshots:
+        if snapshot.employee_id in leavers:
+            stored += await record_profile(
+                snapshot,
+                default_expiry=default_expiry,
+                projection=projection,
+                pool=pool,
+                mentorships=mentorships,
+                loads=loads,
+                programs=programs,
+            )
+    return stored
+
+
+async def _settle_leaver(
+    employee_id: str,
+    *,
+    default_expiry: timedelta,
+    projection: ProfileProjection,
+    pool: MentorPool,
+    mentorships: MentorshipRepository,
+    loads: MentorLoadRepository,
+    programs: ProgramRepository,
+) -> None:
+    """When the stored profile is no longer active: forget an erased mentee's messages and
+    release the leaver's mentorships (idempotent, so it may run on every delivery)."""
+    current = await projection.get(employee_id)
     if current is not None and current.get("status") == "erased":
-        await forget_messages(snapshot.employee_id, mentorships=mentorships)
+        await forget_messages(employee_id, mentorships=mentorships)
     if current is not None and current.get("status") != "active":
         await pool.refresh()
         await release_leaver(
-            snapshot.employee_id,
+            employee_id,
             default_expiry=default_expiry,
             pool=pool,
             mentorships=mentorships,
@@ -54,7 +109,6 @@ async def record_profile(
             projection=projection,
             programs=programs,
         )
-    return stored
 
 
 async def forget_messages(employee_id: str, *, mentorships: MentorshipRepository) -> None:
