@@ -8,6 +8,7 @@ unreachable) are never dead-lettered: after the retries the message is nacked, s
 redelivers it, and nothing is lost. Any other error that outlives its retries is dead-lettered.
 """
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -159,7 +160,8 @@ class _Consumer:
         try:
             event = decode(record.value, record.headers)
             data = parse_data(event, topic=_contract_topic(record.topic, self.settings))
-        except PERMANENT_ERRORS as error:
+        except Exception as error:  # decoding is pure: whatever it raises, the record is at fault
+            # Raising here would nack the record and redeliver it forever, stalling the partition.
             await dead_letter(self.broker, record, group_id=self.group_id, error=error)
             return None
         return event, data, delivery
@@ -239,6 +241,7 @@ def subscribe(
     options: dict[str, Any] = {
         "group_id": group_id,
         "decoder": _raw_body,
+        "parser": _tolerant_parser,
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "auto_offset_reset": "earliest",
         "max_poll_interval_ms": 600_000,
@@ -251,6 +254,41 @@ def subscribe(
         await consumer.on_batch(body, message, batch_handler)
 
     broker.subscriber(topic, batch=True, max_records=max_records, batch_timeout_ms=100, **options)(on_batch)
+
+
+def _readable(value: bytes | None) -> bool:
+    if value is None:
+        return False
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _readable_headers(record: ConsumerRecord) -> ConsumerRecord:
+    """``record`` with every header value valid UTF-8 (bad bytes replaced, null made empty)."""
+    if all(_readable(value) for _, value in record.headers):
+        return record
+    headers = tuple(
+        (name, (value or b"").decode("utf-8", "replace").encode()) for name, value in record.headers
+    )
+    return dataclasses.replace(record, headers=headers)
+
+
+async def _tolerant_parser(
+    message: ConsumerRecord | tuple[ConsumerRecord, ...], original: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """FastStream's parser decodes every header as UTF-8 before any handler runs, so one header
+    that is not UTF-8 (or null) failed the whole poll, and the records in it were skipped
+    unseen, valid ones too. It parses a readable copy; the handler still gets the original
+    record, which our codec dead-letters."""
+    if isinstance(message, tuple):
+        parsed = await original(tuple(_readable_headers(record) for record in message))
+    else:
+        parsed = await original(_readable_headers(message))
+    parsed.raw_message = message
+    return parsed
 
 
 async def _raw_body(message: StreamMessage[ConsumerRecord]) -> bytes:

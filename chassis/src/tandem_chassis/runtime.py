@@ -7,11 +7,15 @@ import time.
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -161,10 +165,31 @@ class ServiceRuntime:
         app.state.settings = self.settings
         app.state.jwt_verifier = JwtVerifier(self.settings)
         app.state.readiness_checks = self.readiness
+        app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
         app.include_router(health_router())
         for router in routers:
             app.include_router(router)
         return app
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as strings: strict JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, but one that can always be rendered: its default echoes the input, and
+    a body with ``NaN`` or ``1e400`` (which Python's JSON parser reads) failed to render: a 500."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": _json_safe(jsonable_encoder(error.errors()))},
+    )
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from tandem_contracts.base import EventData
 from tandem_contracts.registry import event_type, type_of
@@ -46,7 +46,7 @@ class CloudEvent(BaseModel):
     source: str = Field(min_length=1, max_length=1024)
     type: str = Field(min_length=1, max_length=256)
     specversion: str = SPEC_VERSION
-    time: datetime | None = None
+    time: AwareDatetime | None = Field(default=None, description="RFC 3339: with a UTC offset")
     subject: str | None = Field(default=None, max_length=1024)
     datacontenttype: str | None = JSON_CONTENT_TYPE
     data: Any = None
@@ -111,13 +111,22 @@ def _header_map(headers: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> dict[
     return decoded
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def _loads(value: bytes, what: str) -> Any:
+    """Strict RFC 8259: UTF-8 only (``json.loads`` would guess UTF-16/32), no NaN/Infinity."""
     if len(value) > MAX_VALUE_BYTES:
         raise MalformedEventError(f"{what} is {len(value)} bytes, over {MAX_VALUE_BYTES}")
     try:
-        return json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedEventError(f"{what} is not JSON: {exc}") from exc
+        return json.loads(value.decode("utf-8"), parse_constant=_not_json)
+    except UnicodeDecodeError as exc:
+        raise MalformedEventError(f"{what} is not UTF-8: {exc}") from exc
+    # ValueError covers JSONDecodeError and integers over Python's digit limit; RecursionError
+    # is nesting deeper than the parser's stack. Both are the record's fault, never transient.
+    except (ValueError, RecursionError) as exc:
+        raise MalformedEventError(f"{what} is not JSON: {str(exc)[:300]}") from exc
 
 
 def _build(attributes: dict[str, Any]) -> CloudEvent:

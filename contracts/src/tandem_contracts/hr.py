@@ -1,17 +1,25 @@
 """``hr.employees``: the public integration contract for HR systems (key: ``employee_id``)."""
 
-from datetime import date
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
-from tandem_contracts.base import EmployeeId, EventData, IanaTimezone, LanguageCode, ShortText
+from tandem_contracts.base import (
+    EmployeeId,
+    EventData,
+    IanaTimezone,
+    IsoDate,
+    LanguageCode,
+    ShortText,
+    json_int,
+)
 
 __all__ = ["HR_FIELDS", "EmployeeJoined", "EmployeeLeft", "EmployeeUpdated"]
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-Level = Annotated[int, Field(ge=1, le=20, description="1 = entry level")]
+# Constraints before the validator, so the JSON Schema shows them as minimum/maximum.
+Level = Annotated[int, Field(ge=1, le=20, description="1 = entry level"), BeforeValidator(json_int)]
 
 
 class EmployeeJoined(EventData):
@@ -27,7 +35,7 @@ class EmployeeJoined(EventData):
     location: ShortText | None = None
     timezone: IanaTimezone | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=50)] | None = None
-    start_date: date | None = None
+    start_date: IsoDate | None = None
 
 
 class EmployeeUpdated(EventData):
@@ -48,14 +56,14 @@ class EmployeeUpdated(EventData):
     location: ShortText | None = None
     timezone: IanaTimezone | None = None
     languages: Annotated[list[LanguageCode], Field(max_length=50)] | None = None
-    start_date: date | None = None
+    start_date: IsoDate | None = None
 
 
 class EmployeeLeft(EventData):
     """``hr.employee.left``."""
 
     employee_id: EmployeeId
-    last_day: date | None = None
+    last_day: IsoDate | None = None
 
 
 HR_FIELDS = tuple(name for name in EmployeeJoined.model_fields if name != "employee_id")

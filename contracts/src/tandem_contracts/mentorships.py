@@ -1,11 +1,11 @@
 """``tandem.mentorships`` (key: ``mentorship_id``)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from tandem_contracts.base import EmployeeId, EventData
+from tandem_contracts.base import EmployeeId, EventData, json_int
 
 __all__ = [
     "EndReason",
@@ -25,8 +25,8 @@ MentorshipOrigin = Literal["request", "round", "reproposal"]
 
 
 class MentorshipSnapshot(EventData):
-    mentorship_id: str
-    version: int = 1
+    mentorship_id: Annotated[str, Field(min_length=1, max_length=256)]
+    version: Annotated[int, Field(ge=1, le=2**62), BeforeValidator(json_int)] = 1
     mentor_id: EmployeeId
     mentee_id: EmployeeId
     program_id: str | None = None
@@ -36,7 +36,7 @@ class MentorshipSnapshot(EventData):
     score: float | None = None
     breakdown: dict[str, float] = Field(default_factory=dict)
     reasons: list[str] = Field(default_factory=list)
-    message: str | None = None
+    message: Annotated[str, Field(max_length=2000)] | None = None
     reason: EndReason | None = None
     proposed_at: datetime | None = None
     expires_at: datetime | None = None

@@ -42,6 +42,7 @@ __all__ = ["router"]
 
 MEDIA_TYPE = "application/scim+json"
 MAX_RESULTS = 200
+_MAX_INDEX = 2**31 - 1
 _SCIM_TYPES = {401: None, 403: None, 404: None, 405: None, 409: "uniqueness"}
 
 
@@ -95,9 +96,10 @@ def _repository(request: Request) -> ProfileRepository:
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ScimError(400, f"the body is not JSON: {error}", "invalidSyntax") from error
+        body = json.loads((await request.body()).decode("utf-8"))
+    # RecursionError: nesting deeper than the parser's stack (was a 500)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ScimError(400, f"the body is not JSON: {str(error)[:300]}", "invalidSyntax") from error
     if not isinstance(body, dict):
         raise ScimError(400, "the body must be a JSON object", "invalidSyntax")
     return body
@@ -202,9 +204,11 @@ def _int_parameter(request: Request, name: str, default: int) -> int:
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as error:
         raise ScimError(400, f"{name} must be an integer", "invalidValue") from error
+    # Beyond any page there is: an empty one (an unbounded skip overflowed the store's int64: a 500).
+    return max(-_MAX_INDEX, min(value, _MAX_INDEX))
 
 
 @router.get("/Users", name="scim_list_users")
