@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 UV_VERSION := 0.13.9
 
-.PHONY: run test install stack-start stack-stop stack-status schemas schemas-check asyncapi bench lint
+.PHONY: run test chaos install stack-start stack-stop stack-status schemas schemas-check asyncapi bench lint
 
 install: ## Python deps from uv.lock (installs uv itself from PyPI when missing)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -15,6 +15,9 @@ run: install ## Kafka + the store + the three services in the foreground; Ctrl-C
 
 test: install ## The whole suite on real infrastructure (provisions the local stack if needed)
 	$(UV) run --frozen pytest
+
+chaos: install ## The chaos suite: SIGKILLed services and a Kafka restart during 5,000 HR events (not yet in `make test`)
+	$(UV) run --frozen pytest -m chaos tests/chaos -s
 
 stack-start: install
 	$(UV) run --frozen python deploy/local/stack.py start

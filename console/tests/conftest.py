@@ -4,17 +4,14 @@ Chromium is Debian's (``/usr/bin/chromium``), installed by ``stack.py provision 
 missing; Playwright's own browser downloads are never used.
 """
 
-import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
-from tandem_chassis.testing import Platform, free_port
+from tandem_chassis.testing import Platform, ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "local" / "stack.py"
@@ -35,56 +32,13 @@ LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-class ConsoleProcess:
-    """The console as a separate OS process, as ``make run`` starts it."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.port = free_port()
-        self.env = os.environ | env | {"TANDEM_HTTP_PORT": str(self.port)}
-        self.log_path = log_dir / "console.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tandem_console"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    async def wait_ready(self, timeout_s: float = 180.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        async with httpx.AsyncClient() as client:
-            while asyncio.get_running_loop().time() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    break
-                try:
-                    if (await client.get(f"{self.url}/health/ready", timeout=5)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise TimeoutError(f"the console did not start:\n{self.log_path.read_text(errors='replace')[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture
-def start_console(tmp_path: Path) -> Iterator[Callable[..., ConsoleProcess]]:
+def start_console(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
     """``await start_console(env).wait_ready()``; every console started is stopped afterwards."""
-    started: list[ConsoleProcess] = []
+    started: list[ServiceProcess] = []
 
-    def start(env: dict[str, str]) -> ConsoleProcess:
-        console = ConsoleProcess(env, tmp_path)
+    def start(env: dict[str, str]) -> ServiceProcess:
+        console = ServiceProcess("console", env, tmp_path)
         console.start()
         started.append(console)
         return console
@@ -96,14 +50,14 @@ def start_console(tmp_path: Path) -> Iterator[Callable[..., ConsoleProcess]]:
 
 @pytest.fixture
 async def console_on(
-    platform: Platform, isolated_settings: dict[str, str], start_console: Callable[..., ConsoleProcess]
-) -> ConsoleProcess:
+    platform: Platform, isolated_settings: dict[str, str], start_console: Callable[..., ServiceProcess]
+) -> ServiceProcess:
     """The console in dev mode against this test's platform (same topics, groups and secret)."""
     env = isolated_settings | {
         f"TANDEM_{name.upper()}_URL": service.url for name, service in platform.services.items()
     }
     console = start_console(env)
-    await console.wait_ready()
+    await console.wait_ready(timeout_s=180)
     return console
 
 

@@ -320,7 +320,7 @@ async def test_in_prod_the_dev_login_is_gone_and_pages_need_a_signed_in_user(
             "TANDEM_NOTIFICATIONS_URL": "http://127.0.0.1:9",
         }
     )
-    await console.wait_ready()
+    await console.wait_ready(timeout_s=180)
     context = await new_context()
     page = await context.new_page()
     answer = await page.goto(f"{console.url}/dev/login")

@@ -86,19 +86,15 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """One service as a separate OS process, as production runs it."""
+    """One service (``python -m tandem_<name>``) as a separate OS process, as production runs it."""
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.port = free_port()
-        self.env = (
-            os.environ
-            | env
-            | {
-                "TANDEM_HTTP_PORT": str(self.port),
-                "TANDEM_MONGODB_DATABASE": f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}",
-            }
-        )
+        own = {"TANDEM_HTTP_PORT": str(self.port)}
+        if "TANDEM_DB_SUFFIX" in env:  # a test's own database (the console has none)
+            own["TANDEM_MONGODB_DATABASE"] = f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}"
+        self.env = os.environ | env | own
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

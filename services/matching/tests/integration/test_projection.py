@@ -51,3 +51,27 @@ async def test_projection_drops_stale_versions_obeys_leavers_and_a_replay_rebuil
         await replay.projected({"ada": 3, "bob": 2, "cyd": 2, "dee": 1})
         rebuilt = _comparable(await replay.db("profiles").find({}).to_list())
     assert rebuilt == original
+
+
+async def test_a_batch_stores_the_newest_snapshot_per_employee_and_never_goes_back(
+    mongo_client, isolated_settings, make
+):
+    from tandem_matching.adapters.profiles_projection import ProfileProjection
+
+    database = mongo_client[f"tandem_matching_batch_{isolated_settings['TANDEM_DB_SUFFIX']}"]
+    projection = ProfileProjection(database["profiles"], database["counters"])
+    ada, bob = make.mentor("ada", 1), make.mentor("bob", 1)
+    ada3 = ProfileUpdated.model_validate(ada.model_dump() | {"version": 3, "level": 7})
+    bob2 = ProfileUpdated.model_validate(bob.model_dump() | {"version": 2, "level": 2})
+    try:
+        assert await projection.apply_many([ada, ada3, bob, ada]) == 2, "ada v3 and bob v1"
+        assert await projection.apply(bob2), "bob moved on to v2 outside the batch"
+        # Stale (bob v1, ada v1) and repeated (ada v3) snapshots change nothing; new ones land.
+        cyd = make.mentee("cyd", 1)
+        assert await projection.apply_many([bob, ada, ada3, cyd]) == 1, "only cyd"
+        stored = {d["_id"]: (d["version"], d["level"]) async for d in database["profiles"].find({})}
+        assert stored == {"ada": (3, 7), "bob": (2, 2), "cyd": (1, cyd.level)}
+        seqs = [d["seq"] async for d in database["profiles"].find({})]
+        assert len(set(seqs)) == 3, "every stored snapshot has its own sequence number"
+    finally:
+        await mongo_client.drop_database(database.name)

@@ -17,7 +17,6 @@ __all__ = ["SEQ_FIELD", "ProfileProjection"]
 Document = dict[str, Any]
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
-_DUPLICATE_KEY = 11000
 
 
 def _fields_of(snapshot: ProfileSnapshot) -> Document:
@@ -73,23 +72,29 @@ class ProfileProjection:
                 newest[snapshot.employee_id] = snapshot
         if not newest:
             return 0
-        last = await self._next_seq(len(newest))
+        stored = {
+            d["_id"]: d["version"]
+            async for d in self.collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
+        }
+        fresh = [s for s in newest.values() if stored.get(s.employee_id, 0) < s.version]
+        if not fresh:
+            return 0
+        last = await self._next_seq(len(fresh))
         writes = [
             UpdateOne(
                 {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
                 {"$set": {**_fields_of(snapshot), SEQ_FIELD: seq, "version": snapshot.version}},
                 upsert=True,
             )
-            for seq, snapshot in enumerate(newest.values(), start=last - len(newest) + 1)
+            for seq, snapshot in enumerate(fresh, start=last - len(fresh) + 1)
         ]
         try:
             result = await self.collection.bulk_write(writes, ordered=False)
-        except BulkWriteError as error:  # stale or repeated snapshots: the others are written
-            details = error.details
-            if any(e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", [])):
-                raise
-            return int(details.get("nUpserted", 0)) + int(details.get("nModified", 0))
-        return result.upserted_count + result.modified_count
+        # A newer version landed since the read (a duplicate key on the upsert). FerretDB then
+        # answers without nModified, which pymongo reports as a KeyError: redo them one by one.
+        except (BulkWriteError, KeyError):
+            return sum([await self.apply(snapshot) for snapshot in fresh])
+        return len(result.upserted_ids) + int(result.bulk_api_result.get("nMatched", 0))
 
     async def last_seq(self) -> int:
         """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""
