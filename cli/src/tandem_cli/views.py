@@ -131,7 +131,8 @@ def round_tables(report: dict[str, Any]) -> list[Table]:
         for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
             why.add_row(reason, str(count))
         tables.append(why)
-    loads = Counter(report.get("mentor_load", {}).values())
+    # The report's histogram: {mentees per mentor (a JSON key): mentors with that many}.
+    loads = {int(load): mentors for load, mentors in report.get("mentor_load", {}).items()}
     if loads:
         histogram = Table(title="Mentor load")
         histogram.add_column("mentees per mentor", justify="right")
