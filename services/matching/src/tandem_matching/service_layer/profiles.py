@@ -40,15 +40,20 @@ async def record_profile(
     stored = await projection.apply(snapshot)
     if stored:
         pool.mark_dirty()
-    await _settle_leaver(
-        snapshot.employee_id,
-        default_expiry=default_expiry,
-        projection=projection,
-        pool=pool,
-        mentorships=mentorships,
-        loads=loads,
-        programs=programs,
-    )
+    current = await projection.get(snapshot.employee_id)
+    if current is not None and current.get("status") == "erased":
+        await forget_messages(snapshot.employee_id, mentorships=mentorships)
+    if current is not None and current.get("status") != "active":
+        await pool.refresh()
+        await release_leaver(
+            snapshot.employee_id,
+            default_expiry=default_expiry,
+            pool=pool,
+            mentorships=mentorships,
+            loads=loads,
+            projection=projection,
+            programs=programs,
+        )
     return stored
 
 
@@ -81,34 +86,6 @@ async def record_profiles(
                 programs=programs,
             )
     return stored
-
-
-async def _settle_leaver(
-    employee_id: str,
-    *,
-    default_expiry: timedelta,
-    projection: ProfileProjection,
-    pool: MentorPool,
-    mentorships: MentorshipRepository,
-    loads: MentorLoadRepository,
-    programs: ProgramRepository,
-) -> None:
-    """When the stored profile is no longer active: forget an erased mentee's messages and
-    release the leaver's mentorships (idempotent, so it may run on every delivery)."""
-    current = await projection.get(employee_id)
-    if current is not None and current.get("status") == "erased":
-        await forget_messages(employee_id, mentorships=mentorships)
-    if current is not None and current.get("status") != "active":
-        await pool.refresh()
-        await release_leaver(
-            employee_id,
-            default_expiry=default_expiry,
-            pool=pool,
-            mentorships=mentorships,
-            loads=loads,
-            projection=projection,
-            programs=programs,
-        )
 
 
 async def forget_messages(employee_id: str, *, mentorships: MentorshipRepository) -> None:
