@@ -5,7 +5,7 @@ import json
 
 import pytest
 from tandem_chassis import AggregateStore, PermanentError, ServiceRuntime, upsert_if_newer
-from tandem_chassis.outbox import OutboxRelay
+from tandem_chassis.outbox import AggregateWrite, OutboxRelay
 from tandem_chassis.testing import as_record, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, EmployeeLeft, ProfileRegistered, new_event, topics
 
@@ -64,6 +64,36 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
         assert await store.outbox.count_documents({}) == 0, "published entries are removed"
     finally:
         await runtime.broker.stop()
+
+
+async def test_a_batch_of_hundreds_of_updates_to_one_database_lands_in_one_bulk_write(
+    mongo_client, service_settings
+):
+    """A consumer catching up on a backlog writes a few hundred aggregates in one bulk write.
+
+    The store must take it whole: FerretDB 1.24 kept each update's query open until the command
+    ended and deadlocked on its 100-connection SQLite pool (the local stack patches that).
+    """
+    collection = mongo_client[service_settings().database_name]["aggregates"]
+    store = AggregateStore(collection, source="/tests")
+    count = 250
+    created = [AggregateWrite(f"e-{n}", None, {"n": 0}) for n in range(count)]
+    assert await asyncio.wait_for(store.write_many(created), 60) == [True] * count
+    current = await store.get_many([w.aggregate_id for w in created])
+    snapshot = {"status": "active"}
+    updates = [
+        AggregateWrite(
+            aggregate_id,
+            document,
+            {"n": 1},
+            [ProfileRegistered(employee_id=aggregate_id, **snapshot, version=2)],
+        )
+        for aggregate_id, document in current.items()
+    ]
+    assert await asyncio.wait_for(store.write_many(updates), 60) == [True] * count
+    stored = await store.get_many(list(current))
+    assert {(d["n"], d["version"], d["outbox_seq"]) for d in stored.values()} == {(1, 2, 1)}
+    assert await store.outbox.count_documents({}) == count
 
 
 async def test_a_stale_snapshot_never_overwrites_a_newer_one(service_settings, mongo_client):

@@ -47,8 +47,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 # at 5,000 documents), and it pushes `_id` down only when it is the filter's sole condition.
 # This patch looks `_id` up with the index's expression and also pushes down `{_id, ...}` (our
 # version-guarded writes) and `_id: {$in: [...]}`; FerretDB still applies the whole filter to
-# what SQLite returns, so only the speed changes.
-FERRETDB_PATCH = HERE / "ferretdb" / "sqlite-id-index.patch"
+# what SQLite returns, so only the speed changes. The second patch fixes a deadlock: a bulk write
+# of 100 or more updates to one database waited forever for a pooled SQLite connection.
+FERRETDB_PATCHES = [
+    HERE / "ferretdb" / name for name in ("sqlite-id-index.patch", "update-closes-query.patch")
+]
 
 
 def say(message: str) -> None:
@@ -232,7 +235,12 @@ class Store(Daemon):
 
     @property
     def build_id(self) -> str:
-        return FERRETDB_VERSION + " " + hashlib.sha256(FERRETDB_PATCH.read_bytes()).hexdigest()
+        return " ".join(
+            [
+                FERRETDB_VERSION,
+                *(hashlib.sha256(patch.read_bytes()).hexdigest() for patch in FERRETDB_PATCHES),
+            ]
+        )
 
     def provision(self) -> None:
         marker = self.binary.with_suffix(".build")
@@ -256,7 +264,8 @@ class Store(Daemon):
             path.chmod(path.stat().st_mode | 0o200)
         # A module download has no git metadata; FerretDB's own build writes this file from `git describe`.
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        run_checked(["git", "apply", "--verbose", str(FERRETDB_PATCH)], cwd=source)
+        for patch in FERRETDB_PATCHES:
+            run_checked(["git", "apply", "--verbose", str(patch)], cwd=source)
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         run_checked(
             ["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env
@@ -289,7 +298,7 @@ class Store(Daemon):
                 f"--sqlite-url=file:{self.home / 'data'}/",
                 f"--state-dir={self.home}",
                 f"--listen-addr=127.0.0.1:{self.port}",
-                "--debug-addr=-",
+                f"--debug-addr={os.environ.get('TANDEM_LOCAL_STORE_DEBUG_ADDR', '-')}",
                 "--telemetry=disable",
                 "--log-level=warn",
             ]
