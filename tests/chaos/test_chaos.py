@@ -148,7 +148,7 @@ async def read_all(bootstrap: str, topic: str) -> list[Any]:
         ends = await consumer.end_offsets(assigned)
         records: list[Any] = []
         deadline = time.monotonic() + 120
-        while any(await consumer.position(tp) < ends[tp] for tp in assigned):
+        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
             assert time.monotonic() < deadline, f"{topic}: could not read to its end"
             for batch in (await consumer.getmany(*assigned, timeout_ms=1000)).values():
                 records.extend(batch)

@@ -10,6 +10,7 @@ from tandem_chassis.logging import get_logger
 from tandem_contracts import topics
 
 from tandem_notifications.adapters.deliveries import DeliveryRepository
+from tandem_notifications.adapters.held import HeldNotices
 from tandem_notifications.adapters.outcomes import OutcomeLog
 from tandem_notifications.adapters.recipients import RecipientProjection
 from tandem_notifications.adapters.reminders import ReminderRepository
@@ -59,12 +60,15 @@ def build_app(settings: Settings) -> FastAPI:
         webhooks = WebhookRepository(rt.collection("webhooks"))
         reminders = ReminderRepository(rt.collection("reminders"))
         outcomes = OutcomeLog(rt.aggregate_store(OUTCOMES))
+        held = HeldNotices(rt.collection("held_notices"))
         await deliveries.create_indexes()
         await outcomes.create_indexes()
+        await held.create_indexes()
         recorder = Recorder(
             recipients=recipients,
             deliveries=deliveries,
             webhooks=webhooks,
+            held=held,
             renderer=Renderer(app_url=settings.app_url),
             on_recorded=wiring.wake_dispatchers,
         )

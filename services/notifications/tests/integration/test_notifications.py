@@ -13,6 +13,7 @@ from tandem_contracts import (
     MentorshipEnded,
     MentorshipExpired,
     MentorshipProposed,
+    ProfileDeactivated,
     ProfileErased,
     ProfileRegistered,
     RoundCompleted,
@@ -309,6 +310,49 @@ async def test_an_erased_employees_inbox_and_personal_data_are_gone(start_servic
     await running.emit(topics.PROFILES, registered("mentee-1", version=1))  # stale: changes nothing
     await asyncio.sleep(2.0)
     assert len(smtp_sink.to("alan@example.com")) == 2 and await _inbox_size(running, inbox, 0, exact=True)
+
+
+async def test_a_mentorship_event_before_the_profiles_is_sent_once_they_arrive(start_service, smtp_sink):
+    """Topics are not ordered with each other: a consumer catching up after a restart can read a
+    mentorship event before the profiles of the pair. Nobody's email may be lost to that."""
+    running = await start_service()
+    held = running.db["held_notices"]
+    accepted = pair(MentorshipAccepted, "m-early", version=2)
+    [accepted_event] = await running.emit(topics.MENTORSHIPS, accepted)
+    await eventually(lambda: _count(held, {}, 2), 60, "both notifications held")
+    assert not smtp_sink.to("grace@example.com") and not smtp_sink.to("alan@example.com")
+
+    await running.emit(topics.PROFILES, registered("mentor-1"))
+    await eventually(lambda: _ready(len(smtp_sink.to("grace@example.com")) == 3), 60, "mentor's emails")
+    started = [s for s in subjects(smtp_sink, "grace@example.com") if "has started" in s]
+    assert started == ["Your mentorship with a colleague has started"], "the mentee is not known yet"
+    assert await held.count_documents({}) == 1, "the mentee's notification still waits for the mentee"
+
+    await running.emit(topics.PROFILES, registered("mentee-1"))
+    await eventually(lambda: _ready(len(smtp_sink.to("alan@example.com")) == 3), 60, "mentee's emails")
+    started = [s for s in subjects(smtp_sink, "alan@example.com") if "has started" in s]
+    assert started == ["Your mentorship with Grace Hopper has started"]
+    assert await held.count_documents({}) == 0
+
+    await running.publish(topics.MENTORSHIPS, accepted_event)  # redelivered: nothing new, nothing held
+    ended = MentorshipEnded(
+        mentorship_id="m-gone", version=3, mentor_id="x-9", mentee_id="x-8", status="ended"
+    )
+    await running.emit(topics.MENTORSHIPS, ended)
+    await eventually(lambda: _count(held, {"recipient_id": {"$in": ["x-8", "x-9"]}}, 2), 60, "held")
+    await running.emit(topics.PROFILES, ProfileDeactivated(employee_id="x-9", version=2, status="inactive"))
+    await eventually(lambda: _count(running.db["recipients"], {"_id": "x-9"}, 1), 60, "x-9 projected")
+    await eventually(
+        lambda: _none(held, {"recipient_id": "x-9"}), 60, "a leaver's held notification is dropped"
+    )
+    await asyncio.sleep(2.0)
+    assert len(smtp_sink.to("grace@example.com")) == 3 and len(smtp_sink.to("alan@example.com")) == 3
+    assert not smtp_sink.to("x-9@example.com")
+    assert [d["recipient_id"] for d in await held.find({}).to_list()] == ["x-8"], "x-8 still unknown"
+
+
+async def _none(collection, query) -> bool:  # type: ignore[no-untyped-def]
+    return await collection.count_documents(query) == 0
 
 
 async def _inbox_size(running, path: str, size: int, exact: bool = False) -> bool:  # type: ignore[no-untyped-def]

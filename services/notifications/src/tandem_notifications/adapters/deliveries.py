@@ -33,7 +33,7 @@ class InboxPage:
         self.items, self.next_cursor, self.unread = items, next_cursor, unread
 
 
-async def _insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
+async def insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
     """Insert, skipping ones whose ``_id`` exists; the indexes of the documents skipped."""
     if not documents:
         return set()
@@ -68,14 +68,14 @@ class DeliveryRepository:
         if not documents:
             return 0
         documents = list(documents)
-        existing = await _insert_new(self.collection, documents)
+        existing = await insert_new(self.collection, documents)
         pending = [d for i, d in enumerate(documents) if i not in existing]
         if existing:
             ids = [documents[i]["_id"] for i in existing]
             pending += await self.collection.find(
                 {"_id": {"$in": ids}, "status": PENDING}, {"channel": 1, "next_attempt_at": 1, "attempts": 1}
             ).to_list()
-        await _insert_new(
+        await insert_new(
             self.queue,
             [
                 {

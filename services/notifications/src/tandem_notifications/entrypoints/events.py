@@ -61,6 +61,7 @@ class EventEntrypoints:
 
     async def on_profile(self, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await self.recorder.record_many([await self._profile_notice(event, data)])
+        await self.recorder.release(_employees([data]))
 
     async def on_mentorship(self, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await self.recorder.record_many([await self._mentorship_notice(event, data)])
@@ -72,6 +73,7 @@ class EventEntrypoints:
 
     async def on_profiles(self, items: list[BatchItem]) -> None:
         await self._batch("profiles", items, [await self._profile_notice(e, d) for e, d, _ in items])
+        await self.recorder.release(_employees([d for _, d, _ in items]))
 
     async def on_mentorships(self, items: list[BatchItem]) -> None:
         await self._batch("mentorships", items, [await self._mentorship_notice(e, d) for e, d, _ in items])
@@ -89,3 +91,8 @@ class EventEntrypoints:
             deliveries=added,
             record_ms=round((time.perf_counter() - started) * 1000),
         )
+
+
+def _employees(snapshots: list[EventData]) -> set[str]:
+    """Whose profiles these events projected: notifications held for them can go out now."""
+    return {data.employee_id for data in snapshots if isinstance(data, ProfileSnapshot)}

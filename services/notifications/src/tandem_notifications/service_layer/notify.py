@@ -2,15 +2,18 @@
 
 Recording is all an event handler does; sending is the dispatcher's job, so a slow or failing
 channel never holds up the consumer. Redelivered events insert nothing new (unique ``_id``).
+A notification for someone whose profile has not been projected yet is held, and recorded
+when the profile arrives (:meth:`Recorder.release`).
 """
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tandem_notifications.adapters.deliveries import DeliveryRepository
+from tandem_notifications.adapters.held import HeldNotices
 from tandem_notifications.adapters.recipients import RecipientProjection
 from tandem_notifications.adapters.webhooks import WebhookRepository
 from tandem_notifications.domain.delivery import PENDING, delivery_id
@@ -48,6 +51,7 @@ class Recorder:
         recipients: RecipientProjection,
         deliveries: DeliveryRepository,
         webhooks: WebhookRepository,
+        held: HeldNotices,
         renderer: Renderer,
         on_recorded: Callable[[set[str]], None] = lambda channels: None,
         clock: Callable[[], datetime] = _now,
@@ -55,6 +59,7 @@ class Recorder:
         self.recipients = recipients
         self.deliveries = deliveries
         self.webhooks = webhooks
+        self.held = held
         self.renderer = renderer
         self.on_recorded = on_recorded
         self.clock = clock
@@ -90,6 +95,7 @@ class Recorder:
         people = await self.recipients.get_many(wanted) if wanted else {}
         hooks: dict[str, list[Document]] = {}
         documents: list[Document] = []
+        held: list[Document] = []
         for notice in notices:
             base = {
                 "event_id": notice.event_id,
@@ -97,7 +103,11 @@ class Recorder:
                 "event_time": notice.event_time or now,
                 "created_at": now,
             }
-            documents += self._personal(notice.intents, people, base, now)
+            for intent in notice.intents:
+                if intent.recipient_id in people:
+                    documents += self._personal(intent, people, base, now)
+                else:
+                    held.append(_held(intent, base))
             if notice.webhook_data is not None:
                 if notice.event_type not in hooks:
                     hooks[notice.event_type] = await self.webhooks.subscribed_to(notice.event_type)
@@ -107,46 +117,77 @@ class Recorder:
         added = await self.deliveries.add(documents)
         if documents:
             self.on_recorded({document["channel"] for document in documents})
+        if held:
+            await self.held.hold(held)
+            # The profile may have been projected since the read above, and its release may
+            # have run before these were held: look again, so nothing waits for a second event.
+            added += await self.release({document["recipient_id"] for document in held})
+        return added
+
+    async def release(self, recipient_ids: Iterable[str]) -> int:
+        """Record what was held for these people if their profiles are known now; how many new."""
+        waiting = await self.held.of(recipient_ids)
+        if not waiting:
+            return 0
+        people = await self.recipients.get_many(
+            {d["recipient_id"] for d in waiting}
+            | {d["counterpart_id"] for d in waiting if d["counterpart_id"]}
+        )
+        now = self.clock()
+        ready = [d for d in waiting if d["recipient_id"] in people]
+        documents = [
+            delivery
+            for d in ready
+            for delivery in self._personal(
+                Intent(d["kind"], d["recipient_id"], d["context"], d["counterpart_id"], d["variant"]),
+                people,
+                {k: d[k] for k in ("event_id", "event_type", "event_time")} | {"created_at": now},
+                now,
+            )
+        ]
+        added = await self.deliveries.add(documents)
+        if documents:
+            self.on_recorded({document["channel"] for document in documents})
+        await self.held.drop(d["_id"] for d in ready)
         return added
 
     def _personal(
-        self, intents: Sequence[Intent], people: Mapping[str, Document], base: Document, now: datetime
+        self, intent: Intent, people: Mapping[str, Document], base: Document, now: datetime
     ) -> list[Document]:
+        person = people.get(intent.recipient_id)
+        if person is None or person.get("status") != "active":
+            return []  # unknown, left or erased: nothing is sent to them
+        channels = self.recipients.preferences_of(person).channels_for(intent.kind)
+        if not person.get("email"):
+            channels = [channel for channel in channels if channel != "email"]
+        if not channels:
+            return []
+        context = {
+            **intent.context,
+            "recipient_name": _name(person, "there"),
+            "counterpart_name": _name(people.get(intent.counterpart_id or ""), "a colleague"),
+        }
+        rendered = self.renderer.render(intent.kind, context)
         documents: list[Document] = []
-        for intent in intents:
-            person = people.get(intent.recipient_id)
-            if person is None or person.get("status") != "active":
-                continue  # unknown, left or erased: nothing is sent to them
-            channels = self.recipients.preferences_of(person).channels_for(intent.kind)
-            if not person.get("email"):
-                channels = [channel for channel in channels if channel != "email"]
-            if not channels:
-                continue
-            context = {
-                **intent.context,
-                "recipient_name": _name(person, "there"),
-                "counterpart_name": _name(people.get(intent.counterpart_id or ""), "a colleague"),
+        for channel in channels:
+            key = delivery_id(intent.source_id(base["event_id"]), intent.recipient_id, channel)
+            document = {
+                **base,
+                "_id": key,
+                "kind": intent.kind,
+                "channel": channel,
+                "recipient_id": intent.recipient_id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "subject": rendered.subject,
+                "text": rendered.text,
             }
-            rendered = self.renderer.render(intent.kind, context)
-            for channel in channels:
-                key = delivery_id(intent.source_id(base["event_id"]), intent.recipient_id, channel)
-                document = {
-                    **base,
-                    "_id": key,
-                    "kind": intent.kind,
-                    "channel": channel,
-                    "recipient_id": intent.recipient_id,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "subject": rendered.subject,
-                    "text": rendered.text,
-                }
-                if channel == "email":
-                    document |= {"to": person["email"], "html": rendered.html}
-                else:
-                    document |= {"read": False, "inbox_key": f"{now:%Y%m%dT%H%M%S.%f}|{key}"}
-                documents.append(document)
+            if channel == "email":
+                document |= {"to": person["email"], "html": rendered.html}
+            else:
+                document |= {"read": False, "inbox_key": f"{now:%Y%m%dT%H%M%S.%f}|{key}"}
+            documents.append(document)
         return documents
 
     def _webhooks(
@@ -178,3 +219,18 @@ class Recorder:
             }
             for hook in hooks
         ]
+
+
+def _held(intent: Intent, base: Document) -> Document:
+    """What a notification for someone not projected yet keeps until their profile arrives."""
+    return {
+        "_id": f"{intent.source_id(base['event_id'])}:{intent.recipient_id}",
+        "recipient_id": intent.recipient_id,
+        "kind": intent.kind,
+        "context": dict(intent.context),
+        "counterpart_id": intent.counterpart_id,
+        "variant": intent.variant,
+        "event_id": base["event_id"],
+        "event_type": base["event_type"],
+        "event_time": base["event_time"],
+    }
