@@ -16,7 +16,7 @@ run: install ## Kafka + the store + the three services in the foreground; Ctrl-C
 test: install ## The whole suite on real infrastructure (provisions the local stack if needed)
 	$(UV) run --frozen pytest
 
-chaos: install ## The chaos suite: SIGKILLed services and a Kafka restart during 5,000 HR events (not yet in `make test`)
+chaos: install ## Only the chaos suite (also in `make test`): SIGKILLed services and a Kafka restart during 5,000 HR events
 	$(UV) run --frozen pytest -m chaos tests/chaos -s
 
 stack-start: install

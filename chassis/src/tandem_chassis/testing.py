@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -80,9 +81,26 @@ async def read_topic(
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port free now, in 20000-26999 when that is below the kernel's ephemeral range.
+
+    A port the kernel hands out for ``bind(0)`` is also one it may give any outgoing connection
+    (Kafka's, the store's) before the server that was meant to get it binds it; ports below the
+    ephemeral range are never taken that way.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    high = min(low, 27000)  # MongoDB's 27017 and the local stack's ports stay clear
+    candidates = random.sample(range(20000, high), min(200, high - 20000)) if high > 21000 else []
+    for port in [*candidates, 0]:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise OSError("no free loopback port")
 
 
 class ServiceProcess:
