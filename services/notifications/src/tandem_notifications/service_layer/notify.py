@@ -114,9 +114,7 @@ class Recorder:
                 documents += self._webhooks(
                     hooks[notice.event_type], notice.event_type, notice.webhook_data, base, now
                 )
-        added = await self.deliveries.add(documents)
-        if documents:
-            self.on_recorded({document["channel"] for document in documents})
+        added = await self._store(documents)
         if held:
             await self.held.hold(held)
             # The profile may have been projected since the read above, and its release may
@@ -145,10 +143,15 @@ class Recorder:
                 now,
             )
         ]
+        added = await self._store(documents)
+        await self.held.drop(d["_id"] for d in ready)
+        return added
+
+    async def _store(self, documents: list[Document]) -> int:
+        """Insert the deliveries and wake the dispatchers of their channels; how many were new."""
         added = await self.deliveries.add(documents)
         if documents:
             self.on_recorded({document["channel"] for document in documents})
-        await self.held.drop(d["_id"] for d in ready)
         return added
 
     def _personal(
