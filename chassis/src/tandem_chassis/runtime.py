@@ -22,6 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tandem_chassis.auth import JwtVerifier
+from tandem_chassis.concurrency import ConflictError
 from tandem_chassis.consumer import BatchHandler, EventHandler, subscribe
 from tandem_chassis.health import ReadinessCheck, health_router
 from tandem_chassis.kafka import build_broker, ensure_topics
@@ -166,6 +167,7 @@ class ServiceRuntime:
         app.state.jwt_verifier = JwtVerifier(self.settings)
         app.state.readiness_checks = self.readiness
         app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+        app.add_exception_handler(ConflictError, _conflict)  # type: ignore[arg-type]
         app.include_router(health_router())
         for router in routers:
             app.include_router(router)
@@ -190,6 +192,11 @@ async def _invalid_request(request: Request, error: RequestValidationError) -> J
         status_code=422,
         content={"detail": _json_safe(jsonable_encoder(error.errors()))},
     )
+
+
+async def _conflict(request: Request, error: ConflictError) -> JSONResponse:
+    """A write that kept losing to concurrent writers: the client may retry, so 409, never 500."""
+    return JSONResponse(status_code=409, content={"detail": str(error), "reason": error.reason})
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

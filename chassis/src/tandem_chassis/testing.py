@@ -1,6 +1,7 @@
 """Helpers for tests and tools that talk to a real broker: publish raw records, read topics."""
 
 import asyncio
+import inspect
 import os
 import random
 import socket
@@ -9,11 +10,20 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from tandem_contracts import CloudEvent, EventData, encode, new_event
 
-__all__ = ["Platform", "ServiceProcess", "free_port", "publish_event", "publish_raw", "read_topic"]
+__all__ = [
+    "Platform",
+    "ServiceProcess",
+    "eventually",
+    "free_port",
+    "publish_event",
+    "publish_raw",
+    "read_topic",
+]
 
 
 async def publish_raw(
@@ -78,6 +88,26 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def eventually(
+    check: Callable[[], Any], what: str = "condition", timeout_s: float = 60.0, interval_s: float = 0.2
+) -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy, and return that.
+
+    Raises ``AssertionError`` naming ``what`` when it is still falsy after ``timeout_s``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not reached within {timeout_s}s")
+        await asyncio.sleep(interval_s)
 
 
 def free_port() -> int:

@@ -1,0 +1,92 @@
+"""Unit tests of the chassis concurrency helpers: no I/O."""
+
+import asyncio
+
+import pytest
+import structlog
+from tandem_chassis.concurrency import ConflictError, Retry, every, keyed_lock, retry_on_conflict
+
+pytestmark = pytest.mark.unit
+
+
+async def test_keyed_lock_serialises_holders_of_one_key_and_not_of_others() -> None:
+    order: list[str] = []
+
+    async def hold(key: str, name: str) -> None:
+        async with keyed_lock(key):
+            order.append(f"{name}+")
+            await asyncio.sleep(0.01)
+            order.append(f"{name}-")
+
+    await asyncio.gather(hold("a", "1"), hold("a", "2"), hold("b", "3"))
+    assert order.index("1-") < order.index("2+")
+    assert order.index("3+") < order.index("1-")
+
+
+async def test_retry_on_conflict_runs_again_until_an_attempt_wins() -> None:
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise Retry
+        return "won"
+
+    assert await retry_on_conflict(attempt, what="profile x") == "won"
+    assert calls == 3
+
+
+async def test_retry_on_conflict_gives_up_with_a_conflict_error_naming_what() -> None:
+    async def attempt() -> None:
+        raise Retry
+
+    with pytest.raises(ConflictError, match="profile x kept changing") as raised:
+        await retry_on_conflict(attempt, what="profile x", attempts=4)
+    assert raised.value.reason == "concurrent_update"
+
+
+async def test_every_logs_a_failing_run_with_its_traceback_and_keeps_going() -> None:
+    runs = 0
+
+    async def job() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            raise ValueError("a bug in the job")
+
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(every("demo", 0.01, job))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if runs >= 3:
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert runs >= 3
+    failures = [entry for entry in logs if entry["event"] == "periodic job failed; backing off"]
+    assert len(failures) == 1
+    assert failures[0]["log_level"] == "error" and failures[0]["exc_info"] is True
+    assert failures[0]["job"] == "demo"
+
+
+async def test_every_backs_off_while_the_job_keeps_failing_up_to_the_ceiling() -> None:
+    runs = 0
+    fifth = asyncio.Event()
+
+    async def job() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 5:
+            fifth.set()
+        raise ConnectionError("store down")
+
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(every("down", 0.01, job, max_backoff_s=0.04))
+        await asyncio.wait_for(fifth.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    pauses = [entry["retry_in_s"] for entry in logs][:5]
+    assert pauses == [0.01, 0.02, 0.04, 0.04, 0.04]
