@@ -37,15 +37,21 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from benchlib import (
+    CostMeter,
     RssSampler,
     add_out_argument,
+    cost_table,
     delete_topics,
     finite_or_none,
+    infrastructure_processes,
     nearest_rank,
     stamp,
+    store_commands_of,
     write_results,
 )
 from pymongo import AsyncMongoClient
@@ -153,15 +159,29 @@ async def kafka_round_trip(prefix: str, rate: float, seconds: float, wait: float
                     arrived.setdefault(record.key.decode(), now)
 
     reader = asyncio.create_task(consume())
+    processes = {"bench process": psutil.Process(), **infrastructure_processes(KAFKA, MONGO)}
     try:
-        sent_at, achieved = await publish_at_rate(topic, records, rate)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(reader), wait)
+        with CostMeter(processes) as meter:
+            sent_at, achieved = await publish_at_rate(topic, records, rate)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(reader), wait)
     finally:
         done.set()
         await reader
         await consumer.stop()
-    return summarise(sent_at, arrived, achieved)
+    result = summarise(sent_at, arrived, achieved)
+    result["cost"] = {"cpu": meter.cpu, "commands": {}}
+    return result
+
+
+async def store_commands(platform: Platform) -> dict[str, float]:
+    """Store commands each service has sent so far, from its ``/metrics``."""
+    counts = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name in SERVICES:
+            text = (await client.get(f"{platform[name].url}/metrics")).text
+            counts[name] = sum(store_commands_of(text).values())
+    return counts
 
 
 def collect_welcomes(sink: SmtpSink, seen: int, arrived: dict[str, float], emails: dict[str, str]) -> int:
@@ -260,6 +280,11 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
         startup_s = time.monotonic() - started
         pids = {name: platform[name].process.pid for name in SERVICES}  # type: ignore[union-attr]
         topic = platform.topic(topics.HR_EMPLOYEES)
+        processes = {
+            **{name: psutil.Process(pid) for name, pid in pids.items()},
+            "bench process": psutil.Process(),
+            **infrastructure_processes(KAFKA, MONGO),
+        }
         with RssSampler(pids) as sampler:
             warmup_s = await warm_up(sink, topic, f"{run}w")
             await asyncio.sleep(SETTLE_S)
@@ -268,12 +293,15 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
             records, emails = joined(f"{run}p", int(rate * seconds))
             emails = {email.lower(): employee_id for email, employee_id in emails.items()}
             seen = len(sink.snapshot())
-            sent_at, achieved = await publish_at_rate(topic, records, rate)
-            arrived: dict[str, float] = {}
-            deadline = time.monotonic() + wait
-            while len(arrived) < len(records) and time.monotonic() < deadline:
-                await asyncio.sleep(0.25)
-                seen = collect_welcomes(sink, seen, arrived, emails)
+            commands_before = await store_commands(platform)
+            with CostMeter(processes) as meter:
+                sent_at, achieved = await publish_at_rate(topic, records, rate)
+                arrived: dict[str, float] = {}
+                deadline = time.monotonic() + wait
+                while len(arrived) < len(records) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.25)
+                    seen = collect_welcomes(sink, seen, arrived, emails)
+            commands_after = await store_commands(platform)
             peaks = sampler.peaks()
         result = summarise(sent_at, arrived, achieved)
         result["startup_s"] = startup_s
@@ -281,6 +309,10 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
         result["emails_received"] = len(sink.snapshot())
         result["stages"] = await stages(platform, f"{run}p-")
         result["memory_mib"] = {name: {"idle": idle[name], "peak": peaks[name]} for name in SERVICES}
+        result["cost"] = {
+            "cpu": meter.cpu,
+            "commands": {name: commands_after[name] - commands_before[name] for name in SERVICES},
+        }
         return result
     except Exception:
         for name in SERVICES:
@@ -356,6 +388,25 @@ def markdown(figures: dict[str, Any]) -> str:
         memory = one["pipeline"]["memory_mib"]
         cells = [f"{memory[s]['idle']:.0f} → {memory[s]['peak']:.0f}" for s in SERVICES]
         lines.append(f"| {one['rate']:g} | " + " | ".join(cells) + " |")
+    for one in figures["rates"]:
+        lines += [
+            "",
+            *cost_table(
+                f"{one['rate']:g} joined/s for {seconds:g} s (publish until the wait ended)",
+                one["pipeline"]["sent"],
+                {
+                    "Kafka round trip (baseline)": one["kafka"]["cost"],
+                    "services → welcome email": one["pipeline"]["cost"],
+                },
+            ),
+        ]
+    lines += [
+        "",
+        "CPU seconds come from each process's own counters (user + system, children included); "
+        "store commands from each service's `tandem_store_commands_total`. The measured stretch "
+        "includes the wait for late emails, so a pipeline that falls behind is charged its backlog. "
+        f"Load average at the end: {' '.join(f'{x:.2f}' for x in figures['load_average'])}.",
+    ]
     return "\n".join(lines)
 
 
@@ -380,6 +431,7 @@ async def main() -> None:
         "emails_per_event": 2,
         "service_logs": str(log_dir),
         "rates": rates,
+        "load_average": os.getloadavg(),
     }
     text = markdown(figures)
     print(text)

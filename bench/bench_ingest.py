@@ -15,10 +15,20 @@ import os
 import time
 import uuid
 
+import psutil
 from aiokafka import AIOKafkaConsumer
-from benchlib import add_out_argument, delete_topics, stamp, write_results
-from pymongo import AsyncMongoClient, UpdateOne
+from benchlib import (
+    CostMeter,
+    add_out_argument,
+    cost_table,
+    delete_topics,
+    infrastructure_processes,
+    stamp,
+    write_results,
+)
+from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from tandem_chassis.kafka import ensure_topics
+from tandem_chassis.metrics import STORE_COMMANDS
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import EmployeeJoined, new_event, topics
 from tandem_profiles.bootstrap import build_app
@@ -26,6 +36,29 @@ from tandem_profiles.config import Settings
 
 KAFKA = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")
+
+
+class Commands(monitoring.CommandListener):
+    """Counts the baseline client's store commands, as the chassis counts a service's."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def service_commands() -> float:
+    """Store commands the in-process profiles service has sent so far (the chassis' counter)."""
+    return sum(
+        sample.value for sample in STORE_COMMANDS.collect()[0].samples if sample.name.endswith("_total")
+    )
 
 
 def joined_events(count: int) -> list:
@@ -119,10 +152,26 @@ async def main() -> None:
     for start in range(0, len(records), 5000):
         await publish_raw(KAFKA, topic, records[start : start + 5000])
     client = AsyncMongoClient(MONGO)
+    listener = Commands()
+    baseline_client = AsyncMongoClient(MONGO, event_listeners=[listener])
+    processes = {"bench process": psutil.Process(), **infrastructure_processes(KAFKA, MONGO)}
+    costs = {}
     try:
-        base_s = await baseline(topic, args.events, client[f"{run}_baseline"])
-        ours_s = await tandem(settings, args.events, client[f"{run}_profiles"])
+        with CostMeter(processes) as meter:
+            base_s = await baseline(topic, args.events, baseline_client[f"{run}_baseline"])
+        costs["baseline: aiokafka + bulk_write"] = {
+            "cpu": meter.cpu,
+            "commands": {"bench process": listener.count},
+        }
+        before = service_commands()
+        with CostMeter(processes) as meter:
+            ours_s = await tandem(settings, args.events, client[f"{run}_profiles"])
+        costs["Tandem profiles service (in the bench process)"] = {
+            "cpu": meter.cpu,
+            "commands": {"bench process": service_commands() - before},
+        }
     finally:
+        await baseline_client.close()
         for name in (f"{run}_baseline", f"{run}_profiles"):
             await client.drop_database(name)
         await client.close()
@@ -136,6 +185,12 @@ async def main() -> None:
             "|---|---:|---:|---:|",
             f"| baseline: aiokafka + bulk_write upserts | {base_s:.1f} | {base_rate:,.0f} | 1.00 |",
             f"| Tandem profiles service | {ours_s:.1f} | {ours_rate:,.0f} | {ours_rate / base_rate:.2f} |",
+            "",
+            *cost_table("HR-event ingest", args.events, costs),
+            "",
+            f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}. The bench "
+            "process runs both consumers in turn (the profiles service in-process); store commands "
+            "are those of the consumer's own client, not of the bench polling for completion.",
         ]
     )
     print(table)
@@ -145,6 +200,8 @@ async def main() -> None:
         "baseline": {"seconds": base_s, "events_per_s": base_rate},
         "service": {"seconds": ours_s, "events_per_s": ours_rate},
         "ratio": ours_rate / base_rate,
+        "costs": costs,
+        "load_average": os.getloadavg(),
     }
     write_results(args.out, "ingest", f"{header}\n\n{table}", figures)
 

@@ -118,3 +118,101 @@ async def delete_topics(bootstrap_servers: str, prefix: str) -> None:
             await admin.delete_topics(names)
     finally:
         await admin.close()
+
+
+def listening_process(port: int) -> psutil.Process | None:
+    """The local process listening on TCP ``port`` (the broker, the store), if this user sees it."""
+    with contextlib.suppress(psutil.Error):
+        for connection in psutil.net_connections(kind="tcp"):
+            listening = connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+            if listening and connection.pid is not None:
+                return psutil.Process(connection.pid)
+    return None
+
+
+def infrastructure_processes(kafka: str, mongo: str) -> dict[str, psutil.Process]:
+    """The Kafka broker and the store, found by the ports their addresses name."""
+    found = {}
+    for name, address in (("Kafka broker", kafka), ("store", mongo)):
+        port = int(address.rsplit(":", 1)[-1].split("/", 1)[0].split(",", 1)[0])
+        process = listening_process(port)
+        if process is not None:
+            found[name] = process
+    return found
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU seconds of a process and its children so far (0 once it is gone)."""
+    total = 0.0
+    for one in [process, *_children(process)]:
+        with contextlib.suppress(psutil.Error):
+            times = one.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def store_commands_of(metrics_text: str) -> dict[str, float]:
+    """``tandem_store_commands_total`` by command, from a service's Prometheus ``/metrics`` text."""
+    counts: dict[str, float] = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("tandem_store_commands_total{"):
+            labels, value = line.rsplit(" ", 1)
+            command = labels.split('command="', 1)[1].split('"', 1)[0]
+            counts[command] = counts.get(command, 0.0) + float(value)
+    return counts
+
+
+class CostMeter:
+    """CPU seconds of named processes (their own counters: stable on a noisy machine) and store
+    commands of named sources over one measured stretch. ``commands`` maps a name to a callable
+    returning that source's cumulative command counts (a service's ``/metrics``, a listener)."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        self.processes = processes
+        self._cpu_start: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def __enter__(self) -> CostMeter:
+        self._cpu_start = {name: cpu_seconds(p) for name, p in self.processes.items()}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cpu = {name: cpu_seconds(p) - self._cpu_start[name] for name, p in self.processes.items()}
+
+
+def per_thousand(value: float, events: int) -> float:
+    return value * 1000 / events if events else math.nan
+
+
+def cost_table(title: str, events: int, paths: dict[str, dict[str, Any]]) -> list[str]:
+    """One markdown table: per 1,000 events, CPU seconds and store commands of each process, by path.
+
+    ``paths`` maps a path's name (the baseline, the services) to ``{"cpu": {process: s},
+    "commands": {process: count}}``.
+    """
+    lines = [
+        f"### {title}: cost per 1,000 events ({events:,} events measured)",
+        "",
+        "| path | process | CPU s / 1,000 events | store commands / 1,000 events |",
+        "|---|---|---:|---:|",
+    ]
+    for path, cost in paths.items():
+        total_cpu = 0.0
+        total_commands = 0.0
+        for process in sorted(set(cost["cpu"]) | set(cost["commands"])):
+            cpu = cost["cpu"].get(process)
+            commands = cost["commands"].get(process)
+            total_cpu += cpu or 0.0
+            total_commands += commands or 0.0
+            lines.append(
+                f"| {path} | {process} | "
+                + (f"{per_thousand(cpu, events):.2f}" if cpu is not None else "—")
+                + " | "
+                + (f"{per_thousand(commands, events):,.0f}" if commands is not None else "—")
+                + " |"
+            )
+        lines.append(
+            f"| {path} | **all processes** | **{per_thousand(total_cpu, events):.2f}** "
+            f"| **{per_thousand(total_commands, events):,.0f}** |"
+        )
+    return lines

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchlib import cost_table
+
 __all__ = ["draw", "render"]
 
 SERVICES = ("profiles", "matching", "notifications")
@@ -79,6 +81,7 @@ def _ingest(report: dict[str, Any]) -> list[str]:
         f"| Tandem profiles service (validation, HR merge rules, outbox, `profile.registered`) "
         f"| {ours['seconds']:.1f} | {ours['events_per_s']:,.0f} | {f['ratio']:.2f} |",
         "",
+        *([*cost_table("HR-event ingest", f["events"], f["costs"]), ""] if "costs" in f else []),
     ]
 
 
@@ -122,6 +125,12 @@ def _e2e(report: dict[str, Any]) -> list[str]:
         memory = one["pipeline"]["memory_mib"]
         cells = [f"{memory[s]['idle']:.0f} → {memory[s]['peak']:.0f}" for s in SERVICES]
         lines.append(f"| {one['rate']:g} | " + " | ".join(cells) + " |")
+    for one in f["rates"]:
+        if "cost" in one["pipeline"]:
+            paths = {"services → welcome email": one["pipeline"]["cost"]}
+            if "cost" in one["kafka"]:
+                paths = {"Kafka round trip (baseline)": one["kafka"]["cost"], **paths}
+            lines += ["", *cost_table(f"{one['rate']:g} joined/s", one["pipeline"]["sent"], paths)]
     return [*lines, ""]
 
 

@@ -126,3 +126,20 @@ def test_a_failed_bench_is_reported_not_hidden_and_the_load_averages_are_printed
 def test_the_chart_is_a_png(tmp_path: Path) -> None:
     draw(figures(), tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_cost_per_thousand_events_of_each_process_stands_beside_the_baseline() -> None:
+    data = figures()
+    rate = data["benches"]["e2e"]["rates"][0]
+    rate["kafka"]["cost"] = {"cpu": {"Kafka broker": 0.5, "bench process": 0.25}, "commands": {}}
+    rate["pipeline"]["cost"] = {
+        "cpu": {"profiles": 2.0, "store": 5.0},
+        "commands": {"profiles": 3000.0},
+    }
+    text = render(data)
+    assert "### 50 joined/s: cost per 1,000 events (500 events measured)" in text
+    assert "| Kafka round trip (baseline) | Kafka broker | 1.00 | — |" in text
+    assert "| Kafka round trip (baseline) | **all processes** | **1.50** | **0** |" in text
+    assert "| services → welcome email | profiles | 4.00 | 6,000 |" in text
+    assert "| services → welcome email | store | 10.00 | — |" in text
+    assert "| services → welcome email | **all processes** | **14.00** | **6,000** |" in text
