@@ -1,11 +1,10 @@
 """MongoDB access with PyMongo's async API (works on MongoDB and FerretDB 1.24)."""
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
 from tandem_chassis.settings import ServiceSettings
 
-__all__ = ["connect", "ping"]
+__all__ = ["connect"]
 
 Document = dict[str, object]
 
@@ -19,7 +18,3 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         connectTimeoutMS=5_000,
         appname=f"tandem-{settings.service_name}",
     )
-
-
-async def ping(database: AsyncDatabase[Document]) -> None:
-    await database.command("ping")
