@@ -78,7 +78,7 @@ def consumer_with(handler, broker: FakeBroker) -> _Consumer:
     settings = ServiceSettings(
         consumer_max_attempts=3, consumer_backoff_initial_s=0.001, consumer_backoff_max_s=0.001
     )
-    return _Consumer(broker, group_id="g", handler=handler, settings=settings)  # type: ignore[arg-type]
+    return _Consumer(broker, group_id="g", handler=handler, settings=settings)
 
 
 def joined_record() -> ConsumerRecord:
@@ -179,7 +179,7 @@ async def test_a_failed_batch_is_logged_with_its_traceback_and_handled_event_by_
         raw_message = (joined_record(),)
 
     with structlog.testing.capture_logs() as logs:
-        await consumer_with(handler, broker).on_batch([], Message(), batch)  # type: ignore[arg-type]
+        await consumer_with(handler, broker).on_batch([], Message(), batch)
 
     assert one_by_one == [42]
     (failure,) = [entry for entry in logs if entry["event"].startswith("batch failed")]
