@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_round import make_people
 from benchlib import RssSampler, add_out_argument, stamp, write_results
 from tandem_chassis.auth import mint_dev_token
+from tandem_chassis.testing import free_port
 from tandem_matching.domain.index import MentorIndex
 from tandem_matching.domain.model import Person, Weights
 from tandem_matching.domain.suggestions import suggest
 
 SECRET = "bench-secret-for-dev-mode-only-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def projection_document(person: Person, seq: int) -> dict[str, object]:

@@ -90,3 +90,26 @@ async def test_every_backs_off_while_the_job_keeps_failing_up_to_the_ceiling() -
             await task
     pauses = [entry["retry_in_s"] for entry in logs][:5]
     assert pauses == [0.01, 0.02, 0.04, 0.04, 0.04]
+
+
+async def test_every_with_a_wake_event_runs_again_as_soon_as_it_is_set() -> None:
+    wake = asyncio.Event()
+    runs = 0
+    second = asyncio.Event()
+
+    async def job() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 2:
+            second.set()
+
+    task = asyncio.create_task(every("woken", 3600, job, wake=wake))
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert runs == 1, "without a wake-up it waits its interval"
+    wake.set()
+    await asyncio.wait_for(second.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert runs == 2

@@ -6,7 +6,7 @@ import json
 import pytest
 from tandem_chassis import AggregateStore, PermanentError, ServiceRuntime, upsert_if_newer
 from tandem_chassis.outbox import AggregateWrite, OutboxRelay
-from tandem_chassis.testing import as_record, publish_raw, read_topic
+from tandem_chassis.testing import as_record, eventually, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, EmployeeLeft, ProfileRegistered, new_event, topics
 
 pytestmark = pytest.mark.integration
@@ -16,13 +16,6 @@ def _joined(employee_id: str, **extra: object) -> EmployeeJoined:
     return EmployeeJoined(
         employee_id=employee_id, email=f"{employee_id}@example.com", display_name=employee_id, **extra
     )
-
-
-async def _wait(condition, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_outbox_events_are_published_in_order_and_only_once(service_settings, mongo_client):
@@ -152,7 +145,7 @@ async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_proce
         async def all_handled() -> bool:
             return {"e-1", "flaky"} <= set(handled) and handled.count("e-1") == 2
 
-        await _wait(all_handled)
+        await eventually(all_handled, "the good events handled", timeout_s=30)
         dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=6)
     finally:
         await runtime.broker.stop()
@@ -242,7 +235,7 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_ba
         async def all_handled() -> bool:
             return len(set(handled)) == 20
 
-        await _wait(all_handled)
+        await eventually(all_handled, "every event but the poison one handled", timeout_s=30)
         dead = await read_topic(settings.kafka_bootstrap_servers, topics.dlq(topic), until=1)
     finally:
         await runtime.broker.stop()

@@ -6,15 +6,14 @@ in prod the dev login does not exist. Each main page is saved as a screenshot un
 ``console/tests/artifacts/`` (laptop width, and a few at phone width).
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 from tandem_chassis.auth import mint_dev_token
-from tandem_chassis.testing import Platform, publish_event
+from tandem_chassis.testing import Platform, eventually, publish_event
 from tandem_contracts import EmployeeJoined, topics
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +36,6 @@ ACCESSIBILITY_PROBLEMS = """() => {
     problems.push("no skip link to #main");
   return problems;
 }"""
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, f"not reached in time: {what}"
-        await asyncio.sleep(0.5)
 
 
 async def assert_accessible_basics(page: Page) -> None:

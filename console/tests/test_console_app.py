@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 import pytest
+import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
@@ -292,3 +293,16 @@ def test_the_settings_page_offers_every_kind_and_channel_the_notifications_servi
     from tandem_notifications.domain.preferences import PERSONAL_CHANNELS
 
     assert set(KINDS) == set(SERVICE_KINDS) and set(CHANNELS) == set(PERSONAL_CHANNELS)
+
+
+def test_a_bug_in_a_page_is_a_readable_500_and_is_logged_with_its_traceback(fake: FakeServices):
+    fake.routes["GET", "/v1/mentees/e-1/suggestions"] = httpx.Response(200, json={"mentee_id": "e-1"})
+    app = build_app(Settings(env="dev", jwt_secret=SECRET), transport=httpx.MockTransport(fake))
+    with TestClient(app, raise_server_exceptions=False) as client, structlog.testing.capture_logs() as logs:
+        _sign_in(client)
+        answer = client.get("/me/suggestions")
+
+    assert answer.status_code == 500
+    assert "Something went wrong" in answer.text and "KeyError" not in answer.text
+    (failure,) = [entry for entry in logs if entry["event"] == "console page failed"]
+    assert isinstance(failure["exc_info"], KeyError)

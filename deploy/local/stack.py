@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tandem_chassis.services import SERVICE_PORTS
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = ROOT / ".local"  # downloads and builds, shared by every stack on this checkout
@@ -38,7 +40,7 @@ LOGS = LOCAL / "logs"
 RUN = LOCAL / "run"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
-SERVICES = {"profiles": 8001, "matching": 8002, "notifications": 8003}
+SERVICES = {name: SERVICE_PORTS[name] for name in ("profiles", "matching", "notifications")}
 CONSOLE_PORT = 8000  # the web console: no data of its own, it calls the services' HTTP APIs
 CHROMIUM = Path("/usr/bin/chromium")
 # FerretDB 1.24's SQLite backend indexes `_id` as `_ferretdb_sjson->"_id"` but looks it up with

@@ -21,6 +21,7 @@ import yaml
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from starlette.routing import Match
+from tandem_chassis.services import SERVICE_PORTS
 from tandem_chassis.settings import ServiceSettings
 from tandem_contracts.topics import ALL_TOPICS, dlq
 
@@ -372,6 +373,35 @@ def test_probe_and_service_ports_are_the_container_port_the_service_listens_on(
     ]
     for port in k8s_service["spec"]["ports"]:
         assert resolve(port["targetPort"]) == listens_on
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_manifest_puts_a_service_on_its_port_in_the_one_table(service: str) -> None:
+    """Ports are written out in YAML and the Dockerfile; ``tandem_chassis.services`` is the truth."""
+    port = SERVICE_PORTS[service]
+    in_compose = compose()["services"][service]
+    deployment = deployment_of(service)
+    container = container_of(deployment, service)
+    config: dict[str, str] = {}
+    for name in env_from_config_maps(container):
+        config.update(base_config_map_values()[name])
+    (k8s_service,) = [
+        s for s in of_kind(base_resources(), "Service") if s["metadata"]["name"] == f"tandem-{service}"
+    ]
+    exposed = {
+        port
+        for low, high in re.findall(r"^EXPOSE\s+(\d+)(?:-(\d+))?", DOCKERFILE.read_text(), flags=re.MULTILINE)
+        for port in range(int(low), int(high or low) + 1)
+    }
+
+    assert settings_class(service).model_fields["http_port"].default == port
+    assert compose_environment(in_compose).get("TANDEM_HTTP_PORT", str(port)) == str(port)
+    assert f"{port}:{port}" in [str(mapping) for mapping in in_compose["ports"]]
+    assert int(config.get("TANDEM_HTTP_PORT", port)) == port
+    assert port in {entry["containerPort"] for entry in container["ports"]}
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+    assert [entry["port"] for entry in k8s_service["spec"]["ports"]] == [port]
+    assert port in exposed
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -4,20 +4,10 @@ import asyncio
 
 import httpx
 import pytest
-from tandem_chassis.testing import as_record, publish_raw, read_topic
+from tandem_chassis.testing import as_record, eventually, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, new_event, topics
 
 pytestmark = pytest.mark.e2e
-
-
-async def _eventually(check, timeout_s: float = 60.0):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
-        await asyncio.sleep(0.25)
 
 
 async def test_a_joined_employee_reaches_every_service_once_and_bad_events_are_dead_lettered(
@@ -57,7 +47,7 @@ async def test_a_joined_employee_reaches_every_service_once_and_bad_events_are_d
         ]
         return found == [2, 2, 2]
 
-    await _eventually(everywhere)
+    await eventually(everywhere, "the employee in every service")
     stored = await profiles.find_one({"_id": "e-100"})
     assert stored["status"] == "active" and stored["hr"]["email"] == "grace@example.com"
     assert (await matching.find_one({"_id": "e-100"}))["department"] == "Engineering"

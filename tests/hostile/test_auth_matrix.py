@@ -7,13 +7,12 @@ in-process (ASGI) on the real broker and store with TANDEM_ENV=prod and an RS256
 dev mode (HS256 tokens).
 """
 
-import asyncio
 import base64
 import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from tandem_chassis.auth import JwtVerifier, mint_dev_token
-from tandem_chassis.testing import publish_event
+from tandem_chassis.testing import eventually, publish_event
 from tandem_contracts import EmployeeJoined, topics
 from tandem_matching.bootstrap import build_app as build_matching
 from tandem_matching.config import Settings as MatchingSettings
@@ -162,16 +161,6 @@ class World:
 
     def headers(self, principal: Principal) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.token(*principal)}"}
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 60.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: not reached in time"
-        await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager

@@ -2,15 +2,19 @@
 
 ``python -m tandem_chassis.asyncapi OUT_DIR`` writes ``<service>.asyncapi.json`` for each service.
 Payloads are the committed event-data JSON Schemas; headers are the CloudEvents binary-mode
-attributes.
+attributes. The servers, topic names, partitions and replicas are those of the settings
+(``TANDEM_KAFKA_*``: the documented deployment); the version is the service package's.
 """
 
 import json
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Final
 
 from tandem_contracts import EVENT_TYPES, topics
+
+from tandem_chassis.settings import ServiceSettings
 
 __all__ = ["SERVICES", "document", "main"]
 
@@ -44,7 +48,31 @@ def _channel_id(topic: str) -> str:
     return topic.replace(".", "_")
 
 
-def document(service: str) -> dict[str, Any]:
+def _version(service: str) -> str:
+    """The installed version of the service's package (of the contracts, if it is not installed)."""
+    try:
+        return version(f"tandem-{service}")
+    except PackageNotFoundError:
+        return version("tandem-contracts")
+
+
+def _servers(settings: ServiceSettings) -> dict[str, Any]:
+    """One AsyncAPI server per bootstrap broker; TLS is ``kafka-secure``, SASL is named."""
+    protocol = "kafka-secure" if settings.kafka_security_protocol.endswith("SSL") else "kafka"
+    servers: dict[str, Any] = {}
+    hosts = [host.strip() for host in settings.kafka_bootstrap_servers.split(",") if host.strip()]
+    for number, host in enumerate(hosts, start=1):
+        server: dict[str, Any] = {"host": host, "protocol": protocol}
+        if settings.kafka_security_protocol.startswith("SASL"):
+            server["description"] = f"SASL {settings.kafka_sasl_mechanism}"
+        servers["kafka" if len(hosts) == 1 else f"kafka-{number}"] = server
+    return servers
+
+
+def document(service: str, settings: ServiceSettings | None = None) -> dict[str, Any]:
+    """The service's AsyncAPI document for the deployment ``settings`` describe (default: the
+    ``TANDEM_*`` environment)."""
+    settings = settings or ServiceSettings(service_name=service)
     roles = SERVICES[service]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -66,10 +94,17 @@ def document(service: str) -> dict[str, Any]:
                     "bindings": {"kafka": {"key": {"type": "string", "description": event.key_field}}},
                 }
                 channel_messages[name] = {"$ref": f"#/components/messages/{name}"}
+            address = settings.topic(topic)
             channels[channel] = {
-                "address": topic,
+                "address": address,
                 "messages": channel_messages,
-                "bindings": {"kafka": {"topic": topic, "partitions": 6}},
+                "bindings": {
+                    "kafka": {
+                        "topic": address,
+                        "partitions": settings.kafka_topic_partitions,
+                        "replicas": settings.kafka_replication_factor,
+                    }
+                },
             }
             operations[f"{action[:-1]}_{channel}"] = {
                 "action": "receive" if action == "receives" else "send",
@@ -77,9 +112,9 @@ def document(service: str) -> dict[str, Any]:
             }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": f"Tandem {service}", "version": "1.0.0"},
+        "info": {"title": f"Tandem {service}", "version": _version(service)},
         "defaultContentType": "application/json",
-        "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka"}},
+        "servers": _servers(settings),
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},

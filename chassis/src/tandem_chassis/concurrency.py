@@ -73,16 +73,22 @@ async def every(
     job: Callable[[], Awaitable[object]],
     *,
     max_backoff_s: float | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Run ``job`` every ``interval_s`` seconds until cancelled.
 
     A failing run is logged with its traceback; the pause before the next run doubles after each
     failure in a row (up to ``max_backoff_s``, default 10 intervals, at least 30 s) and returns to
-    ``interval_s`` after a success. Cancellation (shutdown) ends the loop at once.
+    ``interval_s`` after a success. Cancellation (shutdown) ends the loop at once. With ``wake``,
+    the pause after a success ends as soon as the event is set (by new work, or by the job
+    itself when there is more to do); it is cleared before each run, so a set during a run
+    counts.
     """
     ceiling = max_backoff_s if max_backoff_s is not None else max(30.0, 10 * interval_s)
     pause = interval_s
     while True:
+        if wake is not None:
+            wake.clear()
         try:
             await job()
         except asyncio.CancelledError:
@@ -93,4 +99,8 @@ async def every(
             pause = min(ceiling, pause * 2)
             continue
         pause = interval_s
-        await asyncio.sleep(interval_s)
+        if wake is None:
+            await asyncio.sleep(interval_s)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_s)

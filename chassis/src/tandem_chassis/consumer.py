@@ -9,6 +9,7 @@ redelivers it, and nothing is lost. Any other error that outlives its retries is
 """
 
 import dataclasses
+import enum
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from tandem_contracts import (
 from tenacity import (
     AsyncRetrying,
     RetryError,
-    retry_if_not_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -55,7 +56,10 @@ __all__ = [
     "BatchItem",
     "Delivery",
     "EventHandler",
+    "Outcome",
     "PermanentError",
+    "is_retryable",
+    "settle",
     "subscribe",
 ]
 
@@ -77,6 +81,28 @@ DLQ_HEADERS = (
     "dlq-error-message",
     "dlq-failed-at",
 )
+
+
+class Outcome(enum.Enum):
+    """What becomes of a record whose handler failed for good."""
+
+    DEAD_LETTER = "dead_letter"  # copied to <topic>.dlq; the offset is committed
+    REDELIVER = "redeliver"  # nacked: Kafka hands it over again, nothing is lost
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a failed handler run is worth running again (permanent errors never are)."""
+    return not isinstance(error, PERMANENT_ERRORS)
+
+
+def settle(error: BaseException) -> Outcome:
+    """The fate of a record whose handler raised ``error`` at once (permanent) or after its retries.
+
+    An outage of the store or the broker is not the record's fault: it is redelivered.
+    """
+    if not is_retryable(error) or not isinstance(error, INFRASTRUCTURE_ERRORS):
+        return Outcome.DEAD_LETTER
+    return Outcome.REDELIVER
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +169,7 @@ class _Consumer:
                 max=self.settings.consumer_backoff_max_s,
                 jitter=self.settings.consumer_backoff_initial_s,
             ),
-            retry=retry_if_not_exception_type(PERMANENT_ERRORS),
+            retry=retry_if_exception(is_retryable),
             before_sleep=lambda state: HANDLER_RETRIES.labels(topic).inc(),
             reraise=False,
         )
@@ -176,7 +202,7 @@ class _Consumer:
             return error
         except RetryError as exhausted:
             failure = exhausted.last_attempt.exception() or exhausted
-            if isinstance(failure, INFRASTRUCTURE_ERRORS):
+            if settle(failure) is Outcome.REDELIVER:
                 log.warning(
                     "handler failed on infrastructure; redelivering", topic=topic, error=str(failure)[:300]
                 )
@@ -215,7 +241,7 @@ class _Consumer:
                 EVENTS_CONSUMED.labels(topic, event.type).inc()
             return
         # One bad event must not sink the batch: handle them one by one to find it.
-        log.warning("batch failed; handling its events one by one", topic=topic, error=str(error)[:300])
+        log.warning("batch failed; handling its events one by one", topic=topic, exc_info=error)
         for record, item in valid:
             await self.handle(record, item)
 

@@ -1,12 +1,11 @@
 """MongoDB access with PyMongo's async API (works on MongoDB and FerretDB 1.24)."""
 
 from pymongo import AsyncMongoClient, monitoring
-from pymongo.asynchronous.database import AsyncDatabase
 
 from tandem_chassis.metrics import STORE_COMMANDS
 from tandem_chassis.settings import ServiceSettings
 
-__all__ = ["connect", "ping"]
+__all__ = ["connect"]
 
 Document = dict[str, object]
 
@@ -35,7 +34,3 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         appname=f"tandem-{settings.service_name}",
         event_listeners=[CommandCounter()],
     )
-
-
-async def ping(database: AsyncDatabase[Document]) -> None:
-    await database.command("ping")

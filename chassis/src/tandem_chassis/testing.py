@@ -95,18 +95,25 @@ async def eventually(
 ) -> Any:
     """Poll ``check`` (sync or async) until it returns something truthy, and return that.
 
-    Raises ``AssertionError`` naming ``what`` when it is still falsy after ``timeout_s``.
+    A check may also say why it is not there yet by failing an ``assert``: it is polled again,
+    and the last such message is in the ``AssertionError`` naming ``what`` that is raised when
+    the check still fails after ``timeout_s``.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
+    why: AssertionError | None = None
     while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+        except AssertionError as not_yet:
+            result, why = None, not_yet
         if result:
             return result
         if loop.time() > deadline:
-            raise AssertionError(f"{what}: not reached within {timeout_s}s")
+            detail = f": {why}" if why is not None and str(why) else ""
+            raise AssertionError(f"{what}: not reached within {timeout_s}s{detail}") from why
         await asyncio.sleep(interval_s)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from tandem_chassis.services import local_url
 
 from tandem_cli import dlq, status, views
 from tandem_cli.demo import DemoOptions, run_demo
@@ -42,6 +43,9 @@ Secret = Annotated[
     typer.Option(help="HS256 secret; default: TANDEM_JWT_SECRET, else <repo>/.local/dev-jwt-secret"),
 ]
 KAFKA = "127.0.0.1:9092"
+PROFILES_URL = local_url("profiles")
+MATCHING_URL = local_url("matching")
+NOTIFICATIONS_URL = local_url("notifications")
 
 
 def _console() -> Console:
@@ -83,9 +87,9 @@ def token(
 
 @app.command("status")
 def status_command(
-    profiles_url: ProfilesUrl = "http://127.0.0.1:8001",
-    matching_url: MatchingUrl = "http://127.0.0.1:8002",
-    notifications_url: NotificationsUrl = "http://127.0.0.1:8003",
+    profiles_url: ProfilesUrl = PROFILES_URL,
+    matching_url: MatchingUrl = MATCHING_URL,
+    notifications_url: NotificationsUrl = NOTIFICATIONS_URL,
     bootstrap_servers: Bootstrap = KAFKA,
     topic_prefix: TopicPrefix = "",
     group_prefix: GroupPrefix = "",
@@ -162,9 +166,9 @@ def dlq_replay(
 def demo(
     employees: Annotated[int, typer.Option(min=2, max=10_000, help="size of the organisation")] = 300,
     seed: Annotated[int, typer.Option(help="same seed, same organisation")] = 7,
-    profiles_url: ProfilesUrl = "http://127.0.0.1:8001",
-    matching_url: MatchingUrl = "http://127.0.0.1:8002",
-    notifications_url: NotificationsUrl = "http://127.0.0.1:8003",
+    profiles_url: ProfilesUrl = PROFILES_URL,
+    matching_url: MatchingUrl = MATCHING_URL,
+    notifications_url: NotificationsUrl = NOTIFICATIONS_URL,
     bootstrap_servers: Bootstrap = KAFKA,
     topic_prefix: TopicPrefix = "",
     group_prefix: GroupPrefix = "",

@@ -4,7 +4,7 @@ The console holds no data. Every page calls the services' public HTTP APIs with 
 user's token, so it can be scaled, restarted or left out without touching the platform.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -87,6 +87,10 @@ def _install_error_pages(app: FastAPI) -> None:
             message=f"{error.service}: {error.message}",
         )
 
+
+def _install_failure_pages(app: FastAPI) -> None:
+    """Unknown pages, bad forms and the console's own bugs as pages; a bug is logged in full."""
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         titles = {404: "Page not found", 405: "Method not allowed"}
@@ -115,7 +119,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        log.error("console page failed", path=request.url.path, error=f"{type(error).__name__}: {error}")
+        log.error("console page failed", path=request.url.path, exc_info=error)
         return render(
             request,
             "error.html",
@@ -139,7 +143,9 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
     app.state.verifier = JwtVerifier(settings)
 
     @app.middleware("http")
-    async def same_origin_posts(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def same_origin_posts(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         if not origin_allowed(request):
             return render(
                 request,
@@ -156,6 +162,23 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
             "Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:"
         )
         return response
+
+    _install_own_routes(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(auth.router)
+    if settings.env == "dev":
+        app.include_router(auth.dev_router)  # absent in prod: its routes answer 404
+    app.include_router(employee.router)
+    app.include_router(employee.links)
+    app.include_router(admin.router)
+    app.include_router(operations.router)
+    _install_error_pages(app)
+    _install_failure_pages(app)
+    return app
+
+
+def _install_own_routes(app: FastAPI) -> None:
+    """Health probes, the favicon and the home page: the only routes without a pages module."""
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> JSONResponse:
@@ -176,14 +199,3 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
         if user is None:
             return RedirectResponse("/signin", status_code=303)
         return render(request, "home.html", user=user)
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(auth.router)
-    if settings.env == "dev":
-        app.include_router(auth.dev_router)  # absent in prod: its routes answer 404
-    app.include_router(employee.router)
-    app.include_router(employee.links)
-    app.include_router(admin.router)
-    app.include_router(operations.router)
-    _install_error_pages(app)
-    return app

@@ -2,6 +2,7 @@
 
 from pydantic import Field
 from tandem_chassis import ServiceSettings
+from tandem_chassis.services import CONSOLE_PORT, local_url
 
 __all__ = ["Settings"]
 
@@ -13,10 +14,10 @@ class Settings(ServiceSettings):
     """
 
     service_name: str = "console"
-    http_port: int = 8000
-    profiles_url: str = "http://127.0.0.1:8001"
-    matching_url: str = "http://127.0.0.1:8002"
-    notifications_url: str = "http://127.0.0.1:8003"
+    http_port: int = CONSOLE_PORT
+    profiles_url: str = local_url("profiles")
+    matching_url: str = local_url("matching")
+    notifications_url: str = local_url("notifications")
     api_timeout_s: float = Field(default=10.0, gt=0, description="per call to a service")
     round_timeout_s: float = Field(
         default=300.0, gt=0, description="for running a round, which answers once every pair is proposed"

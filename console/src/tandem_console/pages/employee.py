@@ -118,11 +118,8 @@ async def request_mentor(
 
 def _responder(mentorship: dict[str, Any]) -> str:
     """Who answers a proposal: the mentor for a mentee's request, else the mentee."""
-    return (
-        mentorship["mentor_id"]
-        if mentorship.get("origin", "request") == "request"
-        else mentorship["mentee_id"]
-    )
+    role = "mentor_id" if mentorship.get("origin", "request") == "request" else "mentee_id"
+    return str(mentorship[role])
 
 
 @router.get("/mentorships")

@@ -2,13 +2,14 @@
 
 from pydantic import Field
 from tandem_chassis import ServiceSettings
+from tandem_chassis.services import SERVICE_PORTS
 
 __all__ = ["Settings"]
 
 
 class Settings(ServiceSettings):
     service_name: str = "matching"
-    http_port: int = 8002
+    http_port: int = SERVICE_PORTS["matching"]
     proposal_expiry_days: float = Field(
         default=7,
         gt=0,

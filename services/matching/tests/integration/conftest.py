@@ -1,16 +1,15 @@
 """Fixtures of matching's integration tests: the real app on the real broker and store."""
 
-import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from tandem_chassis.auth import mint_dev_token
-from tandem_chassis.testing import publish_event, read_topic
+from tandem_chassis.testing import eventually, publish_event, read_topic
 from tandem_contracts import EventData, ProfileDeactivated, ProfileErased, ProfileRegistered, topics
 from tandem_matching.bootstrap import build_app
 from tandem_matching.config import Settings
@@ -53,7 +52,7 @@ class RunningMatching:
             await pool.poll()  # as the background poller does every interval
             return all(pool.versions.get(k, 0) >= v for k, v in versions.items())
 
-        await eventually(done, timeout_s)
+        await eventually(done, f"the projection at {versions}", timeout_s=timeout_s)
 
     async def events(
         self, topic: str, count: int, timeout_s: float = 30.0
@@ -65,14 +64,6 @@ class RunningMatching:
             timeout_s=timeout_s,
         )
         return [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in records]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s")
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -161,7 +161,7 @@ async def test_the_expiry_job_expires_an_unanswered_proposal_and_frees_the_seat(
                 "status"
             ] == "expired"
 
-        await make.eventually(expired, 30)
+        await make.eventually(expired, "the proposal expired", timeout_s=30)
         published = await matching.events(topics.MENTORSHIPS, 2)
         assert [(kind, data["version"]) for kind, data in published] == [
             ("mentorship.proposed", 1),

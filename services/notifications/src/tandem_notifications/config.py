@@ -2,13 +2,14 @@
 
 from pydantic import Field, SecretStr, model_validator
 from tandem_chassis import ServiceSettings
+from tandem_chassis.services import SERVICE_PORTS
 
 __all__ = ["Settings"]
 
 
 class Settings(ServiceSettings):
     service_name: str = "notifications"
-    http_port: int = 8003
+    http_port: int = SERVICE_PORTS["notifications"]
 
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)

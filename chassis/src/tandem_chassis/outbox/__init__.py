@@ -1,0 +1,25 @@
+"""Reliable publishing without multi-document transactions: an outbox per aggregate collection.
+
+- :mod:`~tandem_chassis.outbox.store` — :class:`AggregateStore` writes an aggregate and the
+  events it causes: it stages them as entries in ``<collection>_outbox`` keyed by (aggregate id,
+  sequence number), updates the aggregate in one single-document write guarded by its
+  ``version`` that also advances its ``outbox_seq``, and, when that write landed, inserts a
+  *commit record* into ``<collection>_outbox_commits`` naming the entries it committed.
+- :mod:`~tandem_chassis.outbox.policy` — the relay's pure decision: an entry named by a commit
+  record, or covered by its aggregate's ``outbox_seq`` (a writer that crashed before recording
+  its commit), is published in order; an uncommitted entry older than five minutes is the
+  leftover of a write that never landed and is deleted; any other one waits, with the later
+  entries of its aggregate.
+- :mod:`~tandem_chassis.outbox.relay` — :class:`OutboxRelay` publishes with ``acks=all`` and an
+  idempotent producer, then deletes the entries and the spent commit records. A crash between
+  publishing and deleting re-publishes, never loses: consumers drop what they have seen (event
+  id, version).
+
+The relay never writes to aggregate documents: FerretDB 1.x does not apply concurrent
+conditional updates of one document atomically, so the aggregate has a single writer.
+"""
+
+from tandem_chassis.outbox.relay import OutboxRelay
+from tandem_chassis.outbox.store import AggregateStore, AggregateWrite, outbox_of, upsert_if_newer
+
+__all__ = ["AggregateStore", "AggregateWrite", "OutboxRelay", "outbox_of", "upsert_if_newer"]

@@ -1,0 +1,122 @@
+"""The relay: publishes committed outbox entries in order, then deletes them.
+
+It reads a batch of entries and the commit records, asks :mod:`~tandem_chassis.outbox.policy`
+which to publish and which are orphans, publishes with ``acks=all`` and an idempotent producer,
+deletes what it published or found orphaned and the commit records that are spent. It never
+writes to aggregate documents (their writers are the only ones).
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from tandem_contracts import CloudEvent, encode
+
+from tandem_chassis.concurrency import every
+from tandem_chassis.logging import get_logger
+from tandem_chassis.metrics import EVENTS_PUBLISHED
+from tandem_chassis.outbox.policy import Pending, decide, spent_commits, unclear_aggregates
+from tandem_chassis.outbox.store import Document, commits_of, outbox_of
+
+__all__ = ["OutboxRelay"]
+
+log = get_logger(__name__)
+SHUTDOWN_DRAIN_S = 10.0
+MAX_BACKOFF_S = 5.0  # a broker or store outage delays publishing by at most this once it ends
+
+
+class OutboxRelay:
+    """Publishes committed outbox entries of the given aggregate collections, in order."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        collections: Sequence[AsyncCollection[Document]],
+        *,
+        poll_interval_s: float = 0.5,
+        batch_size: int = 1000,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        self.broker = broker
+        self.collections = list(collections)
+        self.poll_interval_s = poll_interval_s
+        self.batch_size = batch_size
+        self.wake = wake or asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def drain_once(self) -> int:
+        """Publish what is committed now; returns the number of events published."""
+        published = 0
+        for collection in self.collections:
+            published += await self._drain(collection)
+        return published
+
+    async def _drain(self, collection: AsyncCollection[Document]) -> int:
+        outbox = outbox_of(collection)
+        entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
+        if not entries:
+            return 0
+        commits = {c["_id"]: c["entries"] for c in await commits_of(collection).find({}).to_list()}
+        committed = {entry_id for entry_ids in commits.values() for entry_id in entry_ids}
+        pending = [Pending(e["_id"], e["aggregate_id"], e["seq"], e["created_at"]) for e in entries]
+        now = datetime.now(UTC)
+        outbox_seq = {}
+        for aggregate_id in unclear_aggregates(pending, committed, now):
+            document = await collection.find_one({"_id": aggregate_id}, {"outbox_seq": 1})
+            outbox_seq[aggregate_id] = document.get("outbox_seq", 0) if document else 0
+        decision = decide(pending, committed, outbox_seq, now)
+        by_id = {entry["_id"]: entry for entry in entries}
+        futures = [await self._send(by_id[entry_id]) for entry_id in decision.publish]
+        await asyncio.gather(*futures)
+        done = {*decision.publish, *decision.orphans}
+        if done:
+            await outbox.delete_many({"_id": {"$in": list(done)}})
+        spent = spent_commits(commits, set(by_id), done, complete=len(entries) < self.batch_size)
+        if spent:
+            await commits_of(collection).delete_many({"_id": {"$in": spent}})
+        return len(decision.publish)
+
+    async def _send(self, entry: Document) -> "asyncio.Future[Any]":
+        event = CloudEvent.model_validate(entry["event"])
+        record = encode(event, key=entry["key"])
+        headers = {name: value.decode() for name, value in record.headers.items()}
+        future: asyncio.Future[Any] = await self.broker.publish(
+            record.value, topic=entry["topic"], key=record.key, headers=headers, no_confirm=True
+        )
+        EVENTS_PUBLISHED.labels(entry["topic"], event.type).inc()
+        return future
+
+    async def _pass(self) -> None:
+        """One pass; a pass that published something wakes the next one at once (more may wait)."""
+        if await self.drain_once():
+            self.wake.set()
+
+    async def run(self) -> None:
+        """Drain at every write (``wake``) or every poll interval; back off while a pass fails."""
+        await every(
+            "outbox-relay",
+            self.poll_interval_s,
+            self._pass,
+            max_backoff_s=max(MAX_BACKOFF_S, self.poll_interval_s),
+            wake=self.wake,
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop the loop, then publish what is committed (bounded): events of the last writes."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        try:
+            await asyncio.wait_for(self.drain_once(), SHUTDOWN_DRAIN_S)
+        except Exception:  # the next start publishes them; shutdown goes on
+            log.exception("outbox relay: the shutdown drain failed; the next start publishes the rest")
