@@ -18,6 +18,7 @@ from tandem_contracts import (
     RoundCompleted,
     new_event,
 )
+from tandem_contracts.notifications import Channel
 from tandem_contracts.profiles import NotificationPreferences
 from tandem_notifications.domain.delivery import DELIVERED, FAILED, PENDING, Delivery, DeliveryError
 from tandem_notifications.domain.webhook import Webhook
@@ -159,7 +160,7 @@ async def test_erasure_forgets_the_inbox_and_the_content_of_every_other_delivery
 class FlakySender:
     """A channel that fails every send with ``error`` (or succeeds when it is None)."""
 
-    channel = "webhook"
+    channel: Channel = "webhook"
     concurrency = 4
 
     def __init__(self, error: DeliveryError | None) -> None:

@@ -10,6 +10,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, parseaddr
 
 import aiosmtplib
+from tandem_contracts.notifications import Channel
 
 from tandem_notifications.config import Settings
 from tandem_notifications.domain.delivery import Delivery, DeliveryError, message_id
@@ -18,7 +19,7 @@ __all__ = ["SmtpSender"]
 
 
 class SmtpSender:
-    channel = "email"
+    channel: Channel = "email"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

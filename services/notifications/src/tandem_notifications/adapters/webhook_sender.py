@@ -3,6 +3,7 @@
 import time
 
 import httpx
+from tandem_contracts.notifications import Channel
 
 from tandem_notifications.config import Settings
 from tandem_notifications.domain.delivery import Delivery, DeliveryError
@@ -15,7 +16,7 @@ RETRIED_STATUSES = frozenset({408, 425, 429})
 
 
 class WebhookSender:
-    channel = "webhook"
+    channel: Channel = "webhook"
 
     def __init__(self, settings: Settings, webhooks: Webhooks) -> None:
         self.webhooks = webhooks

@@ -93,21 +93,24 @@ def personal_deliveries(
     deliveries: list[Delivery] = []
     for channel in channels:
         key = delivery_id(intent.source_id(occasion.event_id), intent.recipient_id, channel)
-        content: dict[str, Any] = (
-            {"to": person.email, "html": rendered.html}
-            if channel == "email"
-            else {"read": False, "inbox_key": f"{now:%Y%m%dT%H%M%S.%f}|{key}"}
-        )
+        email = channel == "email"
         deliveries.append(
             Delivery(
                 id=key,
+                event_id=occasion.event_id,
+                event_type=occasion.event_type,
+                event_time=occasion.event_time,
+                created_at=now,
                 kind=intent.kind,
                 channel=channel,
                 recipient_id=intent.recipient_id,
+                next_attempt_at=now,
                 subject=rendered.subject,
                 text=rendered.text,
-                **_common(occasion),
-                **content,
+                to=person.email if email else None,
+                html=rendered.html if email else None,
+                read=None if email else False,
+                inbox_key=None if email else f"{now:%Y%m%dT%H%M%S.%f}|{key}",
             )
         )
     return deliveries
@@ -127,21 +130,15 @@ def webhook_deliveries(
     return [
         Delivery(
             id=delivery_id(occasion.event_id, hook.id, "webhook"),
+            event_id=occasion.event_id,
+            event_type=occasion.event_type,
+            event_time=occasion.event_time,
+            created_at=occasion.recorded_at,
             kind=occasion.event_type,
             channel="webhook",
             recipient_id=hook.id,
+            next_attempt_at=occasion.recorded_at,
             body=body,
-            **_common(occasion),
         )
         for hook in hooks
     ]
-
-
-def _common(occasion: Occasion) -> dict[str, Any]:
-    return {
-        "event_id": occasion.event_id,
-        "event_type": occasion.event_type,
-        "event_time": occasion.event_time,
-        "created_at": occasion.recorded_at,
-        "next_attempt_at": occasion.recorded_at,
-    }

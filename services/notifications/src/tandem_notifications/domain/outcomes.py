@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from tandem_contracts import EventData, NotificationDelivered, NotificationFailed
+from tandem_contracts.notifications import Channel
 
 from tandem_notifications.domain.backoff import RetryPolicy
 from tandem_notifications.domain.delivery import Delivery, DeliveryError
@@ -56,7 +56,7 @@ class PassOutcome:
 
 def outcome_of(
     outcome_id: str,
-    channel: str,
+    channel: Channel,
     attempted: Sequence[tuple[Delivery, DeliveryError | None]],
     *,
     policy: RetryPolicy,
@@ -67,21 +67,34 @@ def outcome_of(
     events: list[EventData] = []
     retries: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for delivery, error in attempted:
-        common: dict[str, Any] = {
-            "notification_id": delivery.id,
-            "event_id": delivery.event_id,
-            "recipient_id": delivery.recipient_id,
-            "channel": channel,
-            "kind": delivery.kind,
-            "attempts": delivery.attempts,
-        }
         if error is None:
             outcome.delivered.append(Attempted(delivery.id, delivery.attempts))
-            events.append(NotificationDelivered(**common, delivered_at=now))
+            events.append(
+                NotificationDelivered(
+                    notification_id=delivery.id,
+                    event_id=delivery.event_id,
+                    recipient_id=delivery.recipient_id,
+                    channel=channel,
+                    kind=delivery.kind,
+                    attempts=delivery.attempts,
+                    delivered_at=now,
+                )
+            )
         elif not error.transient or policy.exhausted(delivery.attempts):
             message = str(error)[:ERROR_CHARS]
             outcome.failed.append(Failed(delivery.id, delivery.attempts, message))
-            events.append(NotificationFailed(**common, error=message, failed_at=now))
+            events.append(
+                NotificationFailed(
+                    notification_id=delivery.id,
+                    event_id=delivery.event_id,
+                    recipient_id=delivery.recipient_id,
+                    channel=channel,
+                    kind=delivery.kind,
+                    attempts=delivery.attempts,
+                    error=message,
+                    failed_at=now,
+                )
+            )
         else:
             retries[delivery.attempts].append((delivery.id, str(error)[:ERROR_CHARS]))
     for attempts, failed in retries.items():

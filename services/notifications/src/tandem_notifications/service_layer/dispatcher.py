@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from tandem_chassis.logging import get_logger
+from tandem_contracts.notifications import Channel
 
 from tandem_notifications.domain.delivery import DELIVERED, FAILED, Delivery, DeliveryError
 from tandem_notifications.domain.outcomes import PassOutcome, outcome_of
@@ -28,7 +29,7 @@ log = get_logger(__name__)
 
 class Sender(Protocol):
     @property
-    def channel(self) -> str: ...
+    def channel(self) -> Channel: ...
     @property
     def concurrency(self) -> int: ...
     async def send(self, delivery: Delivery) -> None: ...
@@ -37,7 +38,7 @@ class Sender(Protocol):
 class InboxSender:
     """In-app notifications are delivered by being stored: nothing to send."""
 
-    channel = "inapp"
+    channel: Channel = "inapp"
     concurrency = 1_000
 
     async def send(self, delivery: Delivery) -> None:
