@@ -21,8 +21,10 @@ from tandem_contracts import (
 from tandem_contracts.notifications import Channel
 from tandem_contracts.profiles import NotificationPreferences
 from tandem_notifications.domain.delivery import DELIVERED, FAILED, PENDING, Delivery, DeliveryError
+from tandem_notifications.domain.preferences import Preferences
 from tandem_notifications.domain.webhook import Webhook
 from tandem_notifications.entrypoints.events import EventEntrypoints
+from tandem_notifications.service_layer import inbox
 from tandem_notifications.service_layer.dispatcher import Dispatcher
 from tandem_notifications.service_layer.reminders import send_due_reminders
 
@@ -291,3 +293,19 @@ async def test_check_in_reminders_are_recorded_once_when_due_and_stop_with_the_m
     f.clock.now = T0 + timedelta(days=365)
     assert await send_due_reminders(f.uow) == 0
     assert {event for event, _ in reminders()} == {"checkin:m-1:1", "checkin:m-1:2"}
+
+
+async def test_an_employees_own_preferences_win_over_the_profiles_and_only_they_read_their_inbox():
+    f = fakes()
+    await consume(f, "profiles", *events(registered("mentor"), registered("mentee")))
+    own = Preferences(channels={"email": False}, muted_types=frozenset({"mentorship_accepted"}))
+    assert await inbox.set_preferences(f.uow, "mentee", own)
+    assert await inbox.preferences_of(f.uow, "mentee") == own
+    assert not await inbox.set_preferences(f.uow, "nobody", own)
+    await consume(f, "mentorships", *events(accepted()))
+    assert {(k, c) for k, r, c in keys(f) if r == "mentee"} == {("welcome", "email"), ("welcome", "inapp")}
+
+    [item] = [d for d in f.deliveries.stored.values() if d.recipient_id == "mentee" and d.channel == "inapp"]
+    assert not await inbox.mark_read(f.uow, item.id, reader="mentor"), "not in the mentor's inbox"
+    assert await inbox.mark_read(f.uow, item.id, reader="mentee")
+    assert (await inbox.inbox_page(f.uow, "mentee", limit=10, cursor=None)).unread == 0
