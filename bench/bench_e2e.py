@@ -39,6 +39,8 @@ from typing import Any
 
 import httpx
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the SMTP sink lives in the tests
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from benchlib import (
@@ -57,9 +59,10 @@ from benchlib import (
 from pymongo import AsyncMongoClient
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.settings import ServiceSettings
-from tandem_chassis.testing import Platform, as_record
+from tandem_chassis.testing import Platform, as_record, free_port
 from tandem_contracts import EmployeeJoined, new_event, topics
-from tandem_notifications.testing import SmtpSink, free_port
+
+from services.notifications.tests.support import SmtpSink
 
 KAFKA = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")

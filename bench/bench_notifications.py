@@ -15,18 +15,21 @@ import asyncio
 import contextlib
 import os
 import statistics
+import sys
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the SMTP sink lives in the tests
 from aiokafka import AIOKafkaProducer
 from benchlib import add_out_argument, delete_topics, stamp, write_results
-from tandem_chassis.testing import as_record, publish_raw
+from tandem_chassis.testing import as_record, free_port, publish_raw
 from tandem_contracts import MentorshipProposed, ProfileRegistered, new_event, topics
 from tandem_contracts.profiles import NotificationPreferences
 from tandem_notifications.bootstrap import build_app
 from tandem_notifications.config import Settings
-from tandem_notifications.testing import SmtpSink, free_port
+
+from services.notifications.tests.support import SmtpSink
 
 MENTORS = 200
 
@@ -100,7 +103,7 @@ async def main(burst: int, rate: float, seconds: float, out: Path) -> None:
             settings.topic(topics.PROFILES),
             [as_record(new_event(p, source="/bench")) for p in people],
         )
-        recipients = app.state.recipients.collection
+        recipients = app.state.runtime.db["recipients"]
         while await recipients.count_documents({}) < MENTORS + 1:
             await asyncio.sleep(0.2)
 

@@ -34,7 +34,8 @@ from tandem_chassis.testing import Platform, as_record, free_port
 from tandem_cli.demo_org import generate_organisation
 from tandem_contracts import parse_data, topics
 from tandem_notifications.domain.delivery import message_id
-from tandem_notifications.testing import SmtpSink, token
+
+from services.notifications.tests.support import SmtpSink, token
 
 from .hr_feed import Feed, Pairing, build_feed, fold, mentee_patch, mentor_patch, pairings
 

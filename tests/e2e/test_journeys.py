@@ -27,12 +27,13 @@ from typing import Any
 import httpx
 import pytest
 from tandem_chassis.auth import mint_dev_token
-from tandem_chassis.testing import Platform, as_record, free_port, publish_raw, read_topic
+from tandem_chassis.testing import Platform, as_record, eventually, free_port, publish_raw, read_topic
 from tandem_cli import kafka_io
 from tandem_cli.demo_org import generate_organisation, mentoring_profiles
 from tandem_cli.status import kafka_report
 from tandem_contracts import EmployeeJoined, EmployeeLeft, new_event, topics
-from tandem_notifications.testing import SmtpSink, eventually
+
+from services.notifications.tests.support import SmtpSink
 
 # The journey usually takes a few minutes; the suite's 600 s default is too tight on a busy machine.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -272,7 +273,7 @@ class Journey:
 async def wait_for(check: Callable[[], Awaitable[Any]], what: str) -> Any:
     """``eventually`` with the wait's length printed (progress for slow runs, never asserted)."""
     began = asyncio.get_running_loop().time()
-    result = await eventually(check, WAIT_S, what)
+    result = await eventually(check, what, timeout_s=WAIT_S)
     print(f"  {what}: {asyncio.get_running_loop().time() - began:.1f}s")
     return result
 

@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from tandem_chassis.testing import as_record, publish_raw
+from tandem_chassis.testing import as_record, free_port, publish_raw
 from tandem_contracts import CloudEvent, EventData, new_event
 from tandem_notifications.bootstrap import build_app
 from tandem_notifications.config import Settings
-from tandem_notifications.testing import SmtpSink, WebhookReceiver, free_port
+from tandem_notifications.service_layer.unit_of_work import UnitOfWork
+
+from ..support import SmtpSink, WebhookReceiver
 
 
 @dataclass
@@ -36,8 +38,12 @@ class Running:
         return events
 
     @property
+    def uow(self) -> UnitOfWork:
+        return self.app.state.unit_of_work  # type: ignore[no-any-return]
+
+    @property
     def db(self):  # type: ignore[no-untyped-def]
-        return self.app.state.deliveries.collection.database
+        return self.app.state.runtime.db
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from collections import Counter
 
 import httpx
 import pytest
-from tandem_chassis.testing import as_record, publish_raw
+from tandem_chassis.testing import as_record, eventually, free_port, publish_raw
 from tandem_contracts import MentorshipProposed, ProfileRegistered, new_event, topics
 from tandem_contracts.profiles import NotificationPreferences
-from tandem_notifications.testing import SmtpSink, eventually, free_port
+
+from ..support import SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +40,7 @@ async def _ready(url: str, process: subprocess.Popen[bytes], log_path) -> None: 
         except httpx.HTTPError:
             return False
 
-    await eventually(answers, 90, "notifications ready")
+    await eventually(answers, "notifications ready", timeout_s=90)
 
 
 async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_twice(
@@ -93,7 +94,9 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
             bootstrap, prefix + topics.PROFILES, [as_record(new_event(p, source="/t")) for p in people]
         )
         recipients = mongo_client[database]["recipients"]
-        await eventually(lambda: _at_least(recipients.count_documents({}), MENTORS + 1), 60, "recipients")
+        await eventually(
+            lambda: _at_least(recipients.count_documents({}), MENTORS + 1), "recipients", timeout_s=60
+        )
 
         burst = [
             new_event(
@@ -124,7 +127,9 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
                 await asyncio.sleep(0.1)
 
         publishing = asyncio.create_task(publish_burst())
-        await eventually(lambda: _at_least(_async(len(sink.snapshot())), EVENTS // 5), 120, "first emails")
+        await eventually(
+            lambda: _at_least(_async(len(sink.snapshot())), EVENTS // 5), "first emails", timeout_s=120
+        )
         # Freeze the SMTP side: from now the server answers 451 (not accepted), so no email is
         # in the window between acceptance and recording when the process dies (that window is
         # at-least-once by design: the Message-ID is the receiver's idempotency key).
@@ -135,8 +140,8 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
                 deliveries.count_documents({"_id": {"$in": list(accepted)}, "status": "delivered"}),
                 len(accepted),
             ),
-            60,
             "accepted emails recorded",
+            timeout_s=60,
         )
         process.send_signal(signal.SIGKILL)
         assert process.wait() == -signal.SIGKILL
@@ -148,10 +153,14 @@ async def test_sigkill_in_the_middle_of_a_burst_loses_no_email_and_sends_none_tw
         await _ready(url, process, log_path)
         await publishing
         await eventually(
-            lambda: _at_least(_async(len(sink.snapshot())), EVENTS), 180, "every email after restart"
+            lambda: _at_least(_async(len(sink.snapshot())), EVENTS),
+            "every email after restart",
+            timeout_s=180,
         )
         await eventually(
-            lambda: _at_least(deliveries.count_documents({"status": "delivered"}), EVENTS), 60, "all recorded"
+            lambda: _at_least(deliveries.count_documents({"status": "delivered"}), EVENTS),
+            "all recorded",
+            timeout_s=60,
         )
         await asyncio.sleep(5.0)  # longer than the lease: a resend would show up now
         raw = sink.snapshot()

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from tandem_chassis.testing import read_topic
+from tandem_chassis.testing import eventually, read_topic
 from tandem_contracts import (
     MentorshipAccepted,
     MentorshipDeclined,
@@ -20,7 +20,12 @@ from tandem_contracts import (
     topics,
 )
 from tandem_contracts.profiles import NotificationPreferences
-from tandem_notifications.testing import eventually, token
+from tandem_notifications.domain.kinds import CHECKIN_EVENT_TYPE, checkin_intents
+from tandem_notifications.domain.notices import Notice
+from tandem_notifications.domain.reminders import CheckinSchedule, checkin_event_id
+from tandem_notifications.service_layer.notify import record_notices
+
+from ..support import token
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +64,9 @@ def pair(model, mentorship_id="m-1", version=1, **extra):  # type: ignore[no-unt
 async def _known(running, *ids: str) -> None:
     recipients = running.db["recipients"]
     await eventually(
-        lambda: _count(recipients, {"_id": {"$in": list(ids)}}, len(ids)), 60, "recipients projected"
+        lambda: _count(recipients, {"_id": {"$in": list(ids)}}, len(ids)),
+        "recipients projected",
+        timeout_s=60,
     )
 
 
@@ -156,8 +163,8 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     total = sum(len(v) for v in expected.values())
     await eventually(
         lambda: _ready(len(smtp_sink.snapshot()) >= total and len(webhook_receiver.calls) >= 2),
-        60,
         "emails sent",
+        timeout_s=60,
     )
 
     # Kafka redelivers every event: nothing new may be sent
@@ -165,7 +172,9 @@ async def test_each_event_sends_exactly_the_expected_messages_and_a_redelivery_s
     await running.publish(topics.MENTORSHIPS, *events[:-1])
     await running.publish(topics.PROGRAMS, events[-1])
     deliveries = running.db["deliveries"]
-    await eventually(lambda: _count(deliveries, {"status": "delivered"}, 2 * total + 2), 60, "all delivered")
+    await eventually(
+        lambda: _count(deliveries, {"status": "delivered"}, 2 * total + 2), "all delivered", timeout_s=60
+    )
     await asyncio.sleep(2.0)  # room for a duplicate to show up, were one sent
 
     assert len(smtp_sink.snapshot()) == total, "raw messages, not distinct ids: nothing sent twice"
@@ -271,8 +280,8 @@ async def test_a_muted_type_is_not_sent_and_employees_change_only_their_own_pref
         lambda: _ready(
             len(smtp_sink.to("alan@example.com")) >= 3 and len(smtp_sink.to("grace@example.com")) >= 3
         ),
-        60,
         "emails",
+        timeout_s=60,
     )
     await asyncio.sleep(1.5)
     assert subjects(smtp_sink, "alan@example.com") == sorted(
@@ -292,11 +301,11 @@ async def test_an_erased_employees_inbox_and_personal_data_are_gone(start_servic
     running = await start_service()
     await running.emit(topics.PROFILES, registered("mentee-1"))
     inbox = "/v1/employees/mentee-1/notifications"
-    await eventually(lambda: _inbox_size(running, inbox, 2), 60, "inbox filled")
-    await eventually(lambda: _ready(len(smtp_sink.to("alan@example.com")) == 2), 60, "emails")
+    await eventually(lambda: _inbox_size(running, inbox, 2), "inbox filled", timeout_s=60)
+    await eventually(lambda: _ready(len(smtp_sink.to("alan@example.com")) == 2), "emails", timeout_s=60)
     erased = ProfileErased(employee_id="mentee-1", version=3, status="erased")
     await running.emit(topics.PROFILES, erased)
-    await eventually(lambda: _inbox_size(running, inbox, 0, exact=True), 60, "inbox emptied")
+    await eventually(lambda: _inbox_size(running, inbox, 0, exact=True), "inbox emptied", timeout_s=60)
     recipient = await running.db["recipients"].find_one({"_id": "mentee-1"})
     assert (
         recipient["status"] == "erased" and recipient["email"] is None and recipient["display_name"] is None
@@ -319,17 +328,21 @@ async def test_a_mentorship_event_before_the_profiles_is_sent_once_they_arrive(s
     held = running.db["held_notices"]
     accepted = pair(MentorshipAccepted, "m-early", version=2)
     [accepted_event] = await running.emit(topics.MENTORSHIPS, accepted)
-    await eventually(lambda: _count(held, {}, 2), 60, "both notifications held")
+    await eventually(lambda: _count(held, {}, 2), "both notifications held", timeout_s=60)
     assert not smtp_sink.to("grace@example.com") and not smtp_sink.to("alan@example.com")
 
     await running.emit(topics.PROFILES, registered("mentor-1"))
-    await eventually(lambda: _ready(len(smtp_sink.to("grace@example.com")) == 3), 60, "mentor's emails")
+    await eventually(
+        lambda: _ready(len(smtp_sink.to("grace@example.com")) == 3), "mentor's emails", timeout_s=60
+    )
     started = [s for s in subjects(smtp_sink, "grace@example.com") if "has started" in s]
     assert started == ["Your mentorship with a colleague has started"], "the mentee is not known yet"
     assert await held.count_documents({}) == 1, "the mentee's notification still waits for the mentee"
 
     await running.emit(topics.PROFILES, registered("mentee-1"))
-    await eventually(lambda: _ready(len(smtp_sink.to("alan@example.com")) == 3), 60, "mentee's emails")
+    await eventually(
+        lambda: _ready(len(smtp_sink.to("alan@example.com")) == 3), "mentee's emails", timeout_s=60
+    )
     started = [s for s in subjects(smtp_sink, "alan@example.com") if "has started" in s]
     assert started == ["Your mentorship with Grace Hopper has started"]
     assert await held.count_documents({}) == 0
@@ -339,11 +352,13 @@ async def test_a_mentorship_event_before_the_profiles_is_sent_once_they_arrive(s
         mentorship_id="m-gone", version=3, mentor_id="x-9", mentee_id="x-8", status="ended"
     )
     await running.emit(topics.MENTORSHIPS, ended)
-    await eventually(lambda: _count(held, {"recipient_id": {"$in": ["x-8", "x-9"]}}, 2), 60, "held")
+    await eventually(lambda: _count(held, {"recipient_id": {"$in": ["x-8", "x-9"]}}, 2), "held", timeout_s=60)
     await running.emit(topics.PROFILES, ProfileDeactivated(employee_id="x-9", version=2, status="inactive"))
-    await eventually(lambda: _count(running.db["recipients"], {"_id": "x-9"}, 1), 60, "x-9 projected")
     await eventually(
-        lambda: _none(held, {"recipient_id": "x-9"}), 60, "a leaver's held notification is dropped"
+        lambda: _count(running.db["recipients"], {"_id": "x-9"}, 1), "x-9 projected", timeout_s=60
+    )
+    await eventually(
+        lambda: _none(held, {"recipient_id": "x-9"}), "a leaver's held notification is dropped", timeout_s=60
     )
     await asyncio.sleep(2.0)
     assert len(smtp_sink.to("grace@example.com")) == 3 and len(smtp_sink.to("alan@example.com")) == 3
@@ -382,7 +397,7 @@ async def test_a_webhook_answering_500_is_retried_then_failed_and_notification_f
     delivery_id = f"{event.id}:{hook_id}:webhook"
     deliveries = running.db["deliveries"]
     failed = await eventually(
-        lambda: deliveries.find_one({"_id": delivery_id, "status": "failed"}), 60, "failed"
+        lambda: deliveries.find_one({"_id": delivery_id, "status": "failed"}), "failed", timeout_s=60
     )
     assert failed["attempts"] == 3 and "500" in failed["last_error"]
     assert len(webhook_receiver.calls) == 3 and all(call.verified for call in webhook_receiver.calls)
@@ -408,17 +423,21 @@ async def test_an_smtp_outage_of_30_seconds_delays_emails_but_loses_none_and_nev
     # the consumer keeps going: in-app notifications arrive during the outage
     await eventually(
         lambda: _count(deliveries, {"channel": "inapp", "status": "delivered"}, 20),
-        25,
         "in-app during outage",
+        timeout_s=25,
     )
     await eventually(
-        lambda: _count(deliveries, {"channel": "email", "attempts": {"$gte": 2}}, 20), 25, "email retried"
+        lambda: _count(deliveries, {"channel": "email", "attempts": {"$gte": 2}}, 20),
+        "email retried",
+        timeout_s=25,
     )
     await asyncio.sleep(max(0.0, 30.0 - (asyncio.get_running_loop().time() - outage_started)))
     assert await deliveries.count_documents({"channel": "email", "status": "delivered"}) == 0
     smtp_sink.start()
     await eventually(
-        lambda: _count(deliveries, {"channel": "email", "status": "delivered"}, 20), 30, "emails after outage"
+        lambda: _count(deliveries, {"channel": "email", "status": "delivered"}, 20),
+        "emails after outage",
+        timeout_s=30,
     )
     await asyncio.sleep(1.0)
     raw = smtp_sink.snapshot()
@@ -440,28 +459,24 @@ async def test_checkin_reminders_come_every_interval_while_active_and_never_twic
 
     await eventually(
         lambda: _ready(len(reminders("alan@example.com")) >= 2 and len(reminders("grace@example.com")) >= 2),
-        30,
         "two reminders each",
+        timeout_s=30,
     )
     await running.emit(topics.MENTORSHIPS, pair(MentorshipEnded, "m-1", version=3, reason="completed"))
     schedules = running.db["reminders"]
-    await eventually(lambda: schedules.find_one({"_id": "m-1", "active": False}), 30, "schedule stopped")
+    await eventually(
+        lambda: schedules.find_one({"_id": "m-1", "active": False}), "schedule stopped", timeout_s=30
+    )
     await asyncio.sleep(1.0)
     settled = len(reminders("alan@example.com"))
     # a scheduler pass repeated from before the advance (a crash, a second replica) records nothing new
-    from tandem_notifications.service_layer.reminders import checkin_event_id
-
     deliveries = running.db["deliveries"]
     numbers = await deliveries.distinct("event_id", {"kind": "checkin_reminder"})
     assert sorted(numbers) == sorted({checkin_event_id("m-1", n) for n in range(1, len(numbers) + 1)})
-    await running.app.state.recorder.record(
-        event_id=checkin_event_id("m-1", 1),
-        event_type="notifications.checkin_due",
-        event_time=None,
-        intents=__import__("tandem_notifications.domain.kinds", fromlist=["x"]).checkin_intents(
-            {"_id": "m-1", "mentor_id": "mentor-1", "mentee_id": "mentee-1"}, 1
-        ),
-    )
+    started = datetime.now(UTC)
+    schedule = CheckinSchedule("m-1", "mentor-1", "mentee-1", started_at=started, next_due_at=started)
+    repeated = Notice(checkin_event_id("m-1", 1), CHECKIN_EVENT_TYPE, None, checkin_intents(schedule, 1))
+    await record_notices(running.uow, [repeated])
     await asyncio.sleep(4.0)  # two more intervals: an ended mentorship gets no reminder
     assert len(reminders("alan@example.com")) == settled
     raw = [r.message for r in smtp_sink.snapshot() if reminder in str(r.message["Subject"])]

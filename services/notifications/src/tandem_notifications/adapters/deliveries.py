@@ -9,48 +9,74 @@ longer pending is dropped. Every write after recording goes by ``_id`` (``$in`` 
 """
 
 import base64
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
 
-from tandem_notifications.domain.delivery import CANCELLED, PENDING
+from tandem_notifications.adapters.mongo import DatabaseOf, Document, insert_new
+from tandem_notifications.domain.delivery import CANCELLED, PENDING, Delivery, InboxPage
 
-__all__ = ["DeliveryRepository", "InboxPage"]
+__all__ = ["MongoDeliveries"]
 
-Document = dict[str, Any]
-DUPLICATE_KEY = 11000
-PERSONAL_FIELDS = ("to", "subject", "text", "html", "body")
+COLLECTION = "deliveries"
 QUEUE = "delivery_queue"
+_CONTENT = ("subject", "text", "to", "html", "body", "read", "inbox_key", "last_error")
+PERSONAL_FIELDS = ("to", "subject", "text", "html", "body")  # what erasure removes
 
 
-class InboxPage:
-    def __init__(self, items: list[Document], next_cursor: str | None, unread: int) -> None:
-        self.items, self.next_cursor, self.unread = items, next_cursor, unread
+def to_document(delivery: Delivery) -> Document:
+    document: Document = {
+        "_id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "event_time": delivery.event_time,
+        "created_at": delivery.created_at,
+        "kind": delivery.kind,
+        "channel": delivery.channel,
+        "recipient_id": delivery.recipient_id,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+    }
+    for name in _CONTENT:
+        value = getattr(delivery, name)
+        if value is not None:
+            document[name] = value
+    return document
 
 
-async def insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
-    """Insert, skipping ones whose ``_id`` exists; the indexes of the documents skipped."""
-    if not documents:
-        return set()
-    try:
-        await collection.insert_many(documents, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return {int(e["index"]) for e in errors}
-    return set()
+def from_document(document: Document) -> Delivery:
+    return Delivery(
+        id=document["_id"],
+        event_id=document["event_id"],
+        event_type=document["event_type"],
+        event_time=document["event_time"],
+        created_at=document["created_at"],
+        kind=document["kind"],
+        channel=document["channel"],
+        recipient_id=document["recipient_id"],
+        next_attempt_at=document["next_attempt_at"],
+        status=document["status"],
+        attempts=document.get("attempts", 0),
+        **{name: document.get(name) for name in _CONTENT},
+    )
 
 
-class DeliveryRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
-        self.queue = collection.database[QUEUE]
+class MongoDeliveries:
+    def __init__(self, database: DatabaseOf) -> None:
+        self._database = database
+
+    @property
+    def collection(self) -> AsyncCollection[Document]:
+        return self._database()[COLLECTION]
+
+    @property
+    def queue(self) -> AsyncCollection[Document]:
+        return self._database()[QUEUE]
 
     async def create_indexes(self) -> None:
         await self.collection.create_index(
@@ -58,16 +84,16 @@ class DeliveryRepository:
         )
         await self.queue.create_index([("channel", ASCENDING), ("due", ASCENDING)])
 
-    async def add(self, documents: Sequence[Document]) -> int:
+    async def add(self, deliveries: Sequence[Delivery]) -> int:
         """Insert new deliveries and queue the pending ones; returns how many were new.
 
         A redelivered event inserts nothing; its deliveries still pending (a crash between the
         two inserts) are queued again (a queue entry already there stays as it is), finished
         ones are not.
         """
-        if not documents:
+        if not deliveries:
             return 0
-        documents = list(documents)
+        documents = [to_document(delivery) for delivery in deliveries]
         existing = await insert_new(self.collection, documents)
         pending = [d for i, d in enumerate(documents) if i not in existing]
         if existing:
@@ -96,7 +122,7 @@ class DeliveryRepository:
 
     async def claim(
         self, ids: Sequence[str], *, token: str, lease_until: datetime, now: datetime
-    ) -> list[Document]:
+    ) -> list[Delivery]:
         """Lease due deliveries to this dispatcher pass; the leased ones that are still pending.
 
         The lease and the attempt count are written to the small queue entries (one guarded
@@ -116,10 +142,9 @@ class DeliveryRepository:
         }
         if not leased:
             return []
-        claimed = await self.collection.find({"_id": {"$in": list(leased)}, "status": PENDING}).to_list()
-        for delivery in claimed:
-            delivery["attempts"] = leased[delivery["_id"]]
-        gone = set(leased) - {delivery["_id"] for delivery in claimed}
+        found = await self.collection.find({"_id": {"$in": list(leased)}, "status": PENDING}).to_list()
+        claimed = [dataclasses.replace(from_document(d), attempts=leased[d["_id"]]) for d in found]
+        gone = set(leased) - {delivery.id for delivery in claimed}
         if gone:
             await self.queue.delete_many({"_id": {"$in": list(gone)}})
         return claimed
@@ -149,11 +174,9 @@ class DeliveryRepository:
             )
             await self.queue.update_many({"_id": {"$in": ids}}, {"$set": {"due": at}})
 
-    async def get(self, delivery_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": delivery_id})
-
-    async def find(self, query: Document) -> list[Document]:
-        return await self.collection.find(query).to_list()
+    async def get(self, delivery_id: str) -> Delivery | None:
+        found = await self.collection.find_one({"_id": delivery_id})
+        return from_document(found) if found else None
 
     # --- the in-app inbox ---
 
@@ -162,11 +185,10 @@ class DeliveryRepository:
         if cursor:
             query["inbox_key"] = {"$lt": base64.urlsafe_b64decode(cursor.encode()).decode()}
         found = await self.collection.find(query).sort("inbox_key", DESCENDING).limit(limit + 1).to_list()
-        page = found[:limit]
+        page = [from_document(document) for document in found[:limit]]
         more = len(found) > limit
-        next_cursor = (
-            base64.urlsafe_b64encode(page[-1]["inbox_key"].encode()).decode() if more and page else None
-        )
+        last_key = page[-1].inbox_key if more and page else None
+        next_cursor = base64.urlsafe_b64encode(last_key.encode()).decode() if last_key else None
         unread = await self.collection.count_documents(
             {"recipient_id": recipient_id, "channel": "inapp", "read": False, "status": {"$ne": CANCELLED}}
         )
@@ -193,4 +215,4 @@ class DeliveryRepository:
             {"recipient_id": recipient_id},
             {"$unset": dict.fromkeys(PERSONAL_FIELDS, ""), "$set": {"erased": True}},
         )
-        return deleted.deleted_count
+        return int(deleted.deleted_count)

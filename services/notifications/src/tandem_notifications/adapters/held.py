@@ -8,33 +8,59 @@ turns out to have left. ``_id`` is deterministic, so a redelivered event holds n
 """
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from tandem_notifications.adapters.deliveries import insert_new
+from tandem_notifications.adapters.mongo import DatabaseOf, Document, insert_new
+from tandem_notifications.domain.kinds import Intent
+from tandem_notifications.domain.notices import HeldNotice
 
-__all__ = ["HeldNotices"]
+__all__ = ["MongoHeldNotices"]
 
-Document = dict[str, Any]
+COLLECTION = "held_notices"
 
 
-class HeldNotices:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
+def to_document(held: HeldNotice) -> Document:
+    intent = held.intent
+    return {
+        "_id": held.id,
+        "recipient_id": intent.recipient_id,
+        "kind": intent.kind,
+        "context": dict(intent.context),
+        "counterpart_id": intent.counterpart_id,
+        "variant": intent.variant,
+        "event_id": held.event_id,
+        "event_type": held.event_type,
+        "event_time": held.event_time,
+    }
+
+
+def from_document(d: Document) -> HeldNotice:
+    intent = Intent(d["kind"], d["recipient_id"], d["context"], d["counterpart_id"], d["variant"])
+    return HeldNotice(d["_id"], intent, d["event_id"], d["event_type"], d["event_time"])
+
+
+class MongoHeldNotices:
+    def __init__(self, database: DatabaseOf) -> None:
+        self._database = database
+
+    @property
+    def collection(self) -> AsyncCollection[Document]:
+        return self._database()[COLLECTION]
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("recipient_id", ASCENDING)])
 
-    async def hold(self, documents: Sequence[Document]) -> None:
-        await insert_new(self.collection, list(documents))
+    async def hold(self, notices: Sequence[HeldNotice]) -> None:
+        await insert_new(self.collection, [to_document(held) for held in notices])
 
-    async def of(self, recipient_ids: Iterable[str]) -> list[Document]:
+    async def of(self, recipient_ids: Iterable[str]) -> list[HeldNotice]:
         ids = sorted(set(recipient_ids))
         if not ids:
             return []
-        return await self.collection.find({"recipient_id": {"$in": ids}}).to_list()
+        found = await self.collection.find({"recipient_id": {"$in": ids}}).to_list()
+        return [from_document(document) for document in found]
 
     async def drop(self, held_ids: Iterable[str]) -> None:
         ids = list(held_ids)

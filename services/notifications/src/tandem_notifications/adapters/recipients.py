@@ -1,26 +1,44 @@
-"""Recipients: the notifications service's projection of ``tandem.profiles``.
+"""Recipients (collection ``recipients``): the notifications service's projection of ``tandem.profiles``.
 
 Only what notifying needs is kept: email, display name, status and notification preferences
 (from the profile, or as the employee last set them here: ``preferences_override``).
 """
 
 from collections.abc import Iterable
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from tandem_chassis import upsert_if_newer
 from tandem_contracts import ProfileSnapshot
 
+from tandem_notifications.adapters.mongo import DatabaseOf, Document
 from tandem_notifications.domain.preferences import Preferences
+from tandem_notifications.domain.recipient import Recipient
 
-__all__ = ["RecipientProjection"]
+__all__ = ["MongoRecipients"]
 
-Document = dict[str, Any]
+COLLECTION = "recipients"
 
 
-class RecipientProjection:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
+def from_document(document: Document) -> Recipient:
+    override = document.get("preferences_override")
+    return Recipient(
+        employee_id=document["_id"],
+        status=document.get("status") or "",
+        email=document.get("email"),
+        display_name=document.get("display_name"),
+        preferences=Preferences.from_document(
+            override if override is not None else document.get("notification_preferences")
+        ),
+    )
+
+
+class MongoRecipients:
+    def __init__(self, database: DatabaseOf) -> None:
+        self._database = database
+
+    @property
+    def collection(self) -> AsyncCollection[Document]:
+        return self._database()[COLLECTION]
 
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
         """Store ``snapshot`` unless a newer version is already stored; erasure keeps no personal data."""
@@ -34,31 +52,26 @@ class RecipientProjection:
                 None if erased else snapshot.notification_preferences.model_dump(mode="json")
             ),
         }
-        stored = await upsert_if_newer(self.collection, snapshot.employee_id, snapshot.version, fields)
+        collection = self.collection
+        stored = bool(await upsert_if_newer(collection, snapshot.employee_id, snapshot.version, fields))
         if erased:
-            await self.collection.update_one(
+            await collection.update_one(
                 {"_id": snapshot.employee_id, "preferences_override": {"$exists": True}},
                 {"$unset": {"preferences_override": ""}},
             )
         return stored
 
-    async def get(self, employee_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": employee_id})
+    async def get(self, employee_id: str) -> Recipient | None:
+        found = await self.collection.find_one({"_id": employee_id})
+        return from_document(found) if found else None
 
-    async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Document]:
+    async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Recipient]:
         wanted = list(dict.fromkeys(employee_ids))
         if len(wanted) == 1:
             found = await self.get(wanted[0])
             return {wanted[0]: found} if found else {}
         documents = await self.collection.find({"_id": {"$in": wanted}}).to_list()
-        return {document["_id"]: document for document in documents}
-
-    @staticmethod
-    def preferences_of(recipient: Document) -> Preferences:
-        override = recipient.get("preferences_override")
-        return Preferences.from_document(
-            override if override is not None else recipient.get("notification_preferences")
-        )
+        return {document["_id"]: from_document(document) for document in documents}
 
     async def set_preferences(self, employee_id: str, preferences: Preferences) -> bool:
         """Store the employee's own choice; False if the employee is unknown or erased."""

@@ -1,43 +1,54 @@
 """Check-in schedules of mentorships (collection ``reminders``), keyed by mentorship id."""
 
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from tandem_chassis import upsert_if_newer
 
-__all__ = ["ReminderRepository"]
+from tandem_notifications.adapters.mongo import DatabaseOf, Document
+from tandem_notifications.domain.reminders import CheckinSchedule
 
-Document = dict[str, Any]
+__all__ = ["MongoReminders"]
+
+COLLECTION = "reminders"
 
 
-class ReminderRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
+def from_document(d: Document) -> CheckinSchedule:
+    return CheckinSchedule(
+        mentorship_id=d["_id"],
+        mentor_id=d["mentor_id"],
+        mentee_id=d["mentee_id"],
+        started_at=d["started_at"],
+        next_due_at=d["next_due_at"],
+        next_number=d["next_number"],
+        active=d.get("active", False),
+    )
 
-    async def start(
-        self,
-        mentorship_id: str,
-        *,
-        version: int,
-        mentor_id: str,
-        mentee_id: str,
-        started_at: datetime,
-        first_due: datetime,
-    ) -> bool:
-        return await upsert_if_newer(
-            self.collection,
-            mentorship_id,
-            version,
-            {
-                "active": True,
-                "mentor_id": mentor_id,
-                "mentee_id": mentee_id,
-                "started_at": started_at,
-                "next_number": 1,
-                "next_due_at": first_due,
-            },
+
+class MongoReminders:
+    def __init__(self, database: DatabaseOf) -> None:
+        self._database = database
+
+    @property
+    def collection(self) -> AsyncCollection[Document]:
+        return self._database()[COLLECTION]
+
+    async def start(self, schedule: CheckinSchedule, *, version: int) -> bool:
+        return bool(
+            await upsert_if_newer(
+                self.collection,
+                schedule.mentorship_id,
+                version,
+                {
+                    "active": True,
+                    "mentor_id": schedule.mentor_id,
+                    "mentee_id": schedule.mentee_id,
+                    "started_at": schedule.started_at,
+                    "next_number": schedule.next_number,
+                    "next_due_at": schedule.next_due_at,
+                },
+            )
         )
 
     async def stop(self, mentorship_id: str, *, version: int) -> bool:
@@ -52,10 +63,11 @@ class ReminderRepository:
             return False  # a newer version is stored
         return result.upserted_id is not None or result.modified_count > 0
 
-    async def due(self, *, now: datetime, limit: int = 200) -> list[Document]:
-        return await self.collection.find(
+    async def due(self, *, now: datetime, limit: int = 200) -> list[CheckinSchedule]:
+        found = await self.collection.find(
             {"active": True, "next_due_at": {"$lte": now}}, limit=limit
         ).to_list()
+        return [from_document(document) for document in found]
 
     async def advance(
         self, mentorship_id: str, *, sent: int, next_number: int, next_due_at: datetime

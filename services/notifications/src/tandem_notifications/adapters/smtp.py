@@ -3,24 +3,23 @@
 import asyncio
 import base64
 import uuid
+from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, parseaddr
-from typing import Any
 
 import aiosmtplib
+from tandem_contracts.notifications import Channel
 
 from tandem_notifications.config import Settings
-from tandem_notifications.domain.delivery import DeliveryError, message_id
+from tandem_notifications.domain.delivery import Delivery, DeliveryError, message_id
 
 __all__ = ["SmtpSender"]
 
-Document = dict[str, Any]
-
 
 class SmtpSender:
-    channel = "email"
+    channel: Channel = "email"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -32,24 +31,26 @@ class SmtpSender:
     def concurrency(self) -> int:
         return self.settings.smtp_connections
 
-    def compose(self, delivery: Document) -> EmailMessage:
+    def compose(self, delivery: Delivery) -> EmailMessage:
+        email = _Email.of(delivery)
         message = EmailMessage()
         message["From"] = self.settings.smtp_from
-        message["To"] = delivery["to"]
-        message["Subject"] = delivery["subject"]
+        message["To"] = email.to
+        message["Subject"] = email.subject
         message["Date"] = formatdate(localtime=False, usegmt=True)
-        message["Message-ID"] = message_id(delivery["_id"], self.settings.smtp_from)
-        message["X-Tandem-Delivery-Id"] = delivery["_id"]
-        message["X-Tandem-Notification-Kind"] = delivery["kind"]
-        message.set_content(delivery["text"])
-        message.add_alternative(delivery["html"], subtype="html")
+        message["Message-ID"] = message_id(delivery.id, self.settings.smtp_from)
+        message["X-Tandem-Delivery-Id"] = delivery.id
+        message["X-Tandem-Notification-Kind"] = delivery.kind
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
         return message
 
-    def compose_bytes(self, delivery: Document) -> bytes:
+    def compose_bytes(self, delivery: Delivery) -> bytes:
         """The message as bytes, built directly: the ``email`` package's header registry and
         generator cost ~10 ms of CPU per message, which capped sending at a few dozen a second.
         Headers that are not plain ASCII go through :meth:`compose`."""
-        to, subject = delivery["to"], " ".join(str(delivery["subject"]).split())
+        email = _Email.of(delivery)
+        to, subject = email.to, " ".join(email.subject.split())
         if not (to.isascii() and self.settings.smtp_from.isascii()) or any(c in to for c in "\r\n"):
             return self.compose(delivery).as_bytes(policy=SMTP_POLICY)
         if not subject.isascii():
@@ -60,14 +61,14 @@ class SmtpSender:
             f"To: {to}",
             f"Subject: {subject}",
             f"Date: {formatdate(localtime=False, usegmt=True)}",
-            f"Message-ID: {message_id(delivery['_id'], self.settings.smtp_from)}",
-            f"X-Tandem-Delivery-Id: {delivery['_id']}",
-            f"X-Tandem-Notification-Kind: {delivery['kind']}",
+            f"Message-ID: {message_id(delivery.id, self.settings.smtp_from)}",
+            f"X-Tandem-Delivery-Id: {delivery.id}",
+            f"X-Tandem-Notification-Kind: {delivery.kind}",
             "MIME-Version: 1.0",
             f'Content-Type: multipart/alternative; boundary="{boundary}"',
             "",
         ]
-        for subtype, body in (("plain", delivery["text"]), ("html", delivery["html"])):
+        for subtype, body in (("plain", email.text), ("html", email.html)):
             lines += [
                 f"--{boundary}",
                 f'Content-Type: text/{subtype}; charset="utf-8"',
@@ -91,14 +92,15 @@ class SmtpSender:
         await client.connect()
         return client
 
-    async def send(self, delivery: Document) -> None:
+    async def send(self, delivery: Delivery) -> None:
         message = self.compose_bytes(delivery)
+        recipient = _Email.of(delivery).to
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
-                await client.sendmail(self._envelope_from, [delivery["to"]], message)
+                await client.sendmail(self._envelope_from, [recipient], message)
             except aiosmtplib.SMTPResponseException as error:
                 await _close(client)
                 raise DeliveryError(
@@ -120,6 +122,23 @@ class SmtpSender:
     async def close(self) -> None:
         while not self._idle.empty():
             await _close(self._idle.get_nowait())
+
+
+@dataclass(frozen=True, slots=True)
+class _Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> "_Email":
+        """The email content of ``delivery``; a delivery without an address or content can never go."""
+        if not delivery.to:
+            raise DeliveryError("the recipient has no email address", transient=False)
+        if delivery.subject is None or delivery.text is None or delivery.html is None:
+            raise DeliveryError("the email has no content (erased)", transient=False)
+        return cls(delivery.to, delivery.subject, delivery.text, delivery.html)
 
 
 async def _close(client: aiosmtplib.SMTP | None) -> None:

@@ -1,39 +1,50 @@
 """Webhook subscriptions (collection ``webhooks``), cached briefly for the event handlers."""
 
+import dataclasses
 import time
-import uuid
-from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-__all__ = ["WebhookRepository"]
+from tandem_notifications.adapters.mongo import DatabaseOf, Document
+from tandem_notifications.domain.webhook import Webhook
 
-Document = dict[str, Any]
+__all__ = ["MongoWebhooks"]
+
+COLLECTION = "webhooks"
 
 
-class WebhookRepository:
-    def __init__(self, collection: AsyncCollection[Document], *, cache_s: float = 5.0) -> None:
-        self.collection = collection
+def to_document(webhook: Webhook) -> Document:
+    document = dataclasses.asdict(webhook)
+    document["_id"] = document.pop("id")
+    return document
+
+
+def from_document(d: Document) -> Webhook:
+    return Webhook(
+        id=d["_id"],
+        url=d["url"],
+        secret=d["secret"],
+        event_types=list(d["event_types"]),
+        created_by=d["created_by"],
+        created_at=d["created_at"],
+        active=d.get("active", False),
+    )
+
+
+class MongoWebhooks:
+    def __init__(self, database: DatabaseOf, *, cache_s: float = 5.0) -> None:
+        self._database = database
         self.cache_s = cache_s
-        self._cached: list[Document] | None = None
+        self._cached: list[Webhook] | None = None
         self._cached_at = 0.0
 
-    async def add(
-        self, *, url: str, secret: str, event_types: list[str], created_by: str, at: datetime
-    ) -> Document:
-        document = {
-            "_id": f"wh-{uuid.uuid4().hex[:16]}",
-            "url": url,
-            "secret": secret,
-            "event_types": sorted(set(event_types)),
-            "created_by": created_by,
-            "created_at": at,
-            "active": True,
-        }
-        await self.collection.insert_one(document)
+    @property
+    def collection(self) -> AsyncCollection[Document]:
+        return self._database()[COLLECTION]
+
+    async def add(self, webhook: Webhook) -> None:
+        await self.collection.insert_one(to_document(webhook))
         self._cached = None
-        return document
 
     async def remove(self, webhook_id: str) -> bool:
         result = await self.collection.update_one(
@@ -42,14 +53,16 @@ class WebhookRepository:
         self._cached = None
         return result.matched_count == 1
 
-    async def get(self, webhook_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": webhook_id})
+    async def get(self, webhook_id: str) -> Webhook | None:
+        found = await self.collection.find_one({"_id": webhook_id})
+        return from_document(found) if found else None
 
-    async def active(self) -> list[Document]:
+    async def active(self) -> list[Webhook]:
         if self._cached is None or time.monotonic() - self._cached_at > self.cache_s:
-            self._cached = await self.collection.find({"active": True}).to_list()
+            found = await self.collection.find({"active": True}).to_list()
+            self._cached = [from_document(document) for document in found]
             self._cached_at = time.monotonic()
         return self._cached
 
-    async def subscribed_to(self, event_type: str) -> list[Document]:
-        return [hook for hook in await self.active() if event_type in hook["event_types"]]
+    async def subscribed_to(self, event_type: str) -> list[Webhook]:
+        return [hook for hook in await self.active() if hook.wants(event_type)]

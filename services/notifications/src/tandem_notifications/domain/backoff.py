@@ -18,5 +18,5 @@ class RetryPolicy:
 
     def delay_s(self, attempts: int, rand: Callable[[], float] = random.random) -> float:
         """Delay after the ``attempts``-th failed attempt: half fixed, half random ("equal jitter")."""
-        ceiling = min(self.max_s, self.initial_s * 2 ** max(attempts - 1, 0))
+        ceiling = min(self.max_s, self.initial_s * 2.0 ** max(attempts - 1, 0))
         return ceiling / 2 + rand() * ceiling / 2

@@ -1,6 +1,8 @@
 """Deliveries: one per (event, recipient, channel); their ids, idempotency keys and failures."""
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 __all__ = [
@@ -8,7 +10,9 @@ __all__ = [
     "DELIVERED",
     "FAILED",
     "PENDING",
+    "Delivery",
     "DeliveryError",
+    "InboxPage",
     "delivery_id",
     "message_id",
 ]
@@ -17,6 +21,43 @@ PENDING: Final = "pending"
 DELIVERED: Final = "delivered"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification on one channel: what is sent, to whom, and how far sending got.
+
+    The content depends on the channel: email has ``to``, ``subject``, ``text`` and ``html``; the
+    in-app inbox ``subject``, ``text``, ``read`` and ``inbox_key``; a webhook its JSON ``body``.
+    An erased recipient's deliveries keep no content (all ``None``).
+    """
+
+    id: str
+    event_id: str
+    event_type: str
+    event_time: datetime
+    created_at: datetime
+    kind: str
+    channel: str
+    recipient_id: str
+    next_attempt_at: datetime
+    status: str = PENDING
+    attempts: int = 0
+    subject: str | None = None
+    text: str | None = None
+    to: str | None = None
+    html: str | None = None
+    body: str | None = None
+    read: bool | None = None
+    inbox_key: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    items: list[Delivery]
+    next_cursor: str | None
+    unread: int
 
 
 class DeliveryError(Exception):

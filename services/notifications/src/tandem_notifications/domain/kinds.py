@@ -11,6 +11,8 @@ from tandem_contracts import (
     RoundCompleted,
 )
 
+from tandem_notifications.domain.reminders import CheckinSchedule
+
 __all__ = [
     "CHECKIN_EVENT_TYPE",
     "CHECKIN_REMINDER",
@@ -89,10 +91,10 @@ def intents_for(event_type: str, data: EventData) -> list[Intent]:
     return []
 
 
-def checkin_intents(mentorship: Mapping[str, Any], number: int) -> list[Intent]:
+def checkin_intents(schedule: CheckinSchedule, number: int) -> list[Intent]:
     """The ``number``-th check-in reminder of an active mentorship, to both of them."""
-    base = {"mentorship_id": mentorship["_id"], "number": number}
-    mentor, mentee = mentorship["mentor_id"], mentorship["mentee_id"]
+    base = {"mentorship_id": schedule.mentorship_id, "number": number}
+    mentor, mentee = schedule.mentor_id, schedule.mentee_id
     return [
         Intent(CHECKIN_REMINDER, mentor, base | {"role": "mentor"}, counterpart_id=mentee),
         Intent(CHECKIN_REMINDER, mentee, base | {"role": "mentee"}, counterpart_id=mentor),

@@ -6,93 +6,75 @@ the chassis falls back to when a batch fails, to single out a poison event.
 """
 
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterable
 
-from tandem_chassis import Delivery
-from tandem_chassis.consumer import BatchItem
+from tandem_chassis.consumer import BatchItem, PermanentError
+from tandem_chassis.consumer import Delivery as Origin
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot, ProfileSnapshot
 
-from tandem_notifications.adapters.deliveries import DeliveryRepository
-from tandem_notifications.adapters.recipients import RecipientProjection
-from tandem_notifications.adapters.reminders import ReminderRepository
+from tandem_notifications.domain.notices import Notice
 from tandem_notifications.service_layer.mentorships import mentorship_changed, program_notice
-from tandem_notifications.service_layer.notify import Notice, Recorder
+from tandem_notifications.service_layer.notify import record_notices, release_held
 from tandem_notifications.service_layer.recipients import profile_changed
+from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["EventEntrypoints"]
 
 log = get_logger(__name__)
 
 
-@dataclass
 class EventEntrypoints:
-    recipients: RecipientProjection
-    deliveries: DeliveryRepository
-    reminders: ReminderRepository
-    recorder: Recorder
-    checkin_interval: timedelta
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
-    async def _profile_notice(self, event: CloudEvent, data: EventData) -> Notice:
-        assert isinstance(data, ProfileSnapshot)
-        return await profile_changed(
-            data,
-            event_id=event.id,
-            event_type=event.type,
-            event_time=event.time,
-            projection=self.recipients,
-            deliveries=self.deliveries,
-        )
+    async def on_profile(self, event: CloudEvent, data: EventData, origin: Origin) -> None:
+        await self.on_profiles([(event, data, origin)])
 
-    async def _mentorship_notice(self, event: CloudEvent, data: EventData) -> Notice:
-        assert isinstance(data, MentorshipSnapshot)
-        return await mentorship_changed(
-            data,
-            event_id=event.id,
-            event_type=event.type,
-            event_time=event.time,
-            reminders=self.reminders,
-            checkin_interval=self.checkin_interval,
-        )
+    async def on_mentorship(self, event: CloudEvent, data: EventData, origin: Origin) -> None:
+        await self.on_mentorships([(event, data, origin)])
 
-    async def _program_notice(self, event: CloudEvent, data: EventData) -> Notice:
-        return program_notice(data, event_id=event.id, event_type=event.type, event_time=event.time)
-
-    async def on_profile(self, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
-        await self.recorder.record_many([await self._profile_notice(event, data)])
-        await self.recorder.release(_employees([data]))
-
-    async def on_mentorship(self, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
-        await self.recorder.record_many([await self._mentorship_notice(event, data)])
-
-    async def on_program(self, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
-        await self.recorder.record_many([await self._program_notice(event, data)])
+    async def on_program(self, event: CloudEvent, data: EventData, origin: Origin) -> None:
+        await self.on_programs([(event, data, origin)])
 
     # --- batches: the events' own effects in order, then all their deliveries at once ---
 
     async def on_profiles(self, items: list[BatchItem]) -> None:
-        await self._batch("profiles", items, [await self._profile_notice(e, d) for e, d, _ in items])
-        await self.recorder.release(_employees([d for _, d, _ in items]))
+        notices = [await profile_changed(self.uow, e, _profile(d)) for e, d, _ in items]
+        await self._record("profiles", notices)
+        await release_held(self.uow, _employees(d for _, d, _ in items))
 
     async def on_mentorships(self, items: list[BatchItem]) -> None:
-        await self._batch("mentorships", items, [await self._mentorship_notice(e, d) for e, d, _ in items])
+        notices = [await mentorship_changed(self.uow, e, _mentorship(d)) for e, d, _ in items]
+        await self._record("mentorships", notices)
 
     async def on_programs(self, items: list[BatchItem]) -> None:
-        await self._batch("programs", items, [await self._program_notice(e, d) for e, d, _ in items])
+        await self._record("programs", [program_notice(e, d) for e, d, _ in items])
 
-    async def _batch(self, what: str, items: list[BatchItem], notices: list[Notice]) -> None:
+    async def _record(self, what: str, notices: list[Notice]) -> None:
         started = time.perf_counter()
-        added = await self.recorder.record_many(notices)
+        added = await record_notices(self.uow, notices)
         log.debug(
             "batch recorded",
             topic=what,
-            events=len(items),
+            events=len(notices),
             deliveries=added,
             record_ms=round((time.perf_counter() - started) * 1000),
         )
 
 
-def _employees(snapshots: list[EventData]) -> set[str]:
+def _profile(data: EventData) -> ProfileSnapshot:
+    if not isinstance(data, ProfileSnapshot):
+        raise PermanentError(f"tandem.profiles carries profile snapshots, not {type(data).__name__}")
+    return data
+
+
+def _mentorship(data: EventData) -> MentorshipSnapshot:
+    if not isinstance(data, MentorshipSnapshot):
+        raise PermanentError(f"tandem.mentorships carries mentorship snapshots, not {type(data).__name__}")
+    return data
+
+
+def _employees(snapshots: Iterable[EventData]) -> set[str]:
     """Whose profiles these events projected: notifications held for them can go out now."""
     return {data.employee_id for data in snapshots if isinstance(data, ProfileSnapshot)}

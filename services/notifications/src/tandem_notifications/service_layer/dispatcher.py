@@ -9,79 +9,60 @@ the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat
 """
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Protocol
 
 from tandem_chassis.logging import get_logger
-from tandem_contracts import EventData, NotificationDelivered, NotificationFailed
+from tandem_contracts.notifications import Channel
 
-from tandem_notifications.adapters.deliveries import DeliveryRepository
-from tandem_notifications.adapters.outcomes import OutcomeLog
-from tandem_notifications.domain.backoff import RetryPolicy
-from tandem_notifications.domain.delivery import DELIVERED, FAILED, DeliveryError
+from tandem_notifications.domain.delivery import DELIVERED, FAILED, Delivery, DeliveryError
+from tandem_notifications.domain.outcomes import PassOutcome, outcome_of
+from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["Dispatcher", "InboxSender", "Sender"]
 
 log = get_logger(__name__)
-Document = dict[str, Any]
 
 
 class Sender(Protocol):
-    channel: str
-    concurrency: int
-
-    async def send(self, delivery: Document) -> None: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def concurrency(self) -> int: ...
+    async def send(self, delivery: Delivery) -> None: ...
 
 
 class InboxSender:
     """In-app notifications are delivered by being stored: nothing to send."""
 
-    channel = "inapp"
+    channel: Channel = "inapp"
     concurrency = 1_000
 
-    async def send(self, delivery: Document) -> None:
+    async def send(self, delivery: Delivery) -> None:
         return None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
-    def __init__(
-        self,
-        *,
-        sender: Sender,
-        deliveries: DeliveryRepository,
-        outcomes: OutcomeLog,
-        policy: RetryPolicy,
-        lease_s: float,
-        batch_size: int,
-        poll_interval_s: float,
-        on_outcome: Callable[[], None] = lambda: None,
-        clock: Callable[[], datetime] = _now,
-    ) -> None:
+    def __init__(self, uow: UnitOfWork, sender: Sender, *, batch_size: int | None = None) -> None:
+        self.uow = uow
         self.sender = sender
         self.channel = sender.channel
-        self.deliveries = deliveries
-        self.outcomes = outcomes
-        self.policy = policy
-        self.lease = timedelta(seconds=lease_s)
-        self.batch_size = batch_size
-        self.poll_interval_s = poll_interval_s
-        self.on_outcome = on_outcome
-        self.clock = clock
-        self.wake = asyncio.Event()
+        settings = uow.settings
+        self.policy = uow.retry_policy
+        self.lease = timedelta(seconds=settings.delivery_lease_s)
+        self.batch_size = batch_size or settings.dispatcher_batch_size
+        self.poll_interval_s = settings.dispatcher_poll_interval_s
         self._slots = asyncio.Semaphore(sender.concurrency)
         self._settling: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
+        """Pass after pass until cancelled; a failing pass is logged and retried with backoff."""
         reconciled = False
+        ceiling = max(30.0, 10 * self.poll_interval_s)  # as tandem_chassis.concurrency.every
+        pause = self.poll_interval_s
         try:
             while True:
                 try:
@@ -93,19 +74,32 @@ class Dispatcher:
                         await self.settled()
                 except asyncio.CancelledError:
                     raise
-                except Exception as error:  # the dispatcher must outlive a store outage
-                    log.warning("dispatcher pass failed", channel=self.channel, error=str(error)[:300])
-                    reconciled, handled = False, 0
-                if handled:
+                except Exception:  # the dispatcher must outlive a store outage, but never hide why
+                    log.exception(
+                        "dispatcher pass failed; backing off", channel=self.channel, retry_in_s=pause
+                    )
+                    reconciled = False
+                    await asyncio.sleep(pause)
+                    pause = min(ceiling, pause * 2)
                     continue
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+                pause = self.poll_interval_s
+                if not handled:
+                    await self.uow.signals.wait(self.channel, self.poll_interval_s)
         finally:
-            # graceful shutdown: record what was sent before stopping
-            if self._settling is not None and not self._settling.done():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self._settling)
+            await self._last_settle()
+
+    async def _last_settle(self) -> None:
+        """Graceful shutdown: record what was sent before stopping."""
+        if self._settling is None or (self._settling.done() and self._settling.cancelled()):
+            return
+        try:
+            await asyncio.shield(self._settling)
+        except Exception:
+            log.exception(
+                "the last dispatcher pass's outcome was not stored; its deliveries go out again "
+                "when their lease expires",
+                channel=self.channel,
+            )
 
     async def settled(self) -> None:
         """Wait for the outcome of the last pass to be stored (its error, if it failed)."""
@@ -115,18 +109,19 @@ class Dispatcher:
 
     async def reconcile(self) -> None:
         """Apply outcomes recorded before a crash but not yet applied to their deliveries."""
-        for outcome in await self.outcomes.unapplied():
-            if outcome.get("channel") == self.channel:
+        for outcome in await self.uow.outcomes.unapplied():
+            if outcome.channel == self.channel:
                 await self._apply(outcome)
 
     async def run_once(self) -> int:
-        now = self.clock()
+        """One pass: lease what is due, send it, and start storing the outcome; how many handled."""
+        deliveries, now = self.uow.deliveries, self.uow.clock()
         claim_started = time.perf_counter()
-        due = await self.deliveries.due(self.channel, now=now, limit=self.batch_size)
+        due = await deliveries.due(self.channel, now=now, limit=self.batch_size)
         if not due:
             return 0
         token = uuid.uuid4().hex
-        claimed = await self.deliveries.claim(due, token=token, lease_until=now + self.lease, now=now)
+        claimed = await deliveries.claim(due, token=token, lease_until=now + self.lease, now=now)
         if not claimed:
             return len(due)
         started = time.perf_counter()
@@ -135,7 +130,7 @@ class Dispatcher:
         # Store this pass's outcome while the next pass claims and sends (the leases keep the
         # two apart); at most one outcome is in flight, and its failure surfaces here.
         await self.settled()
-        self._settling = asyncio.create_task(self._settle(token, claimed, errors))
+        self._settling = asyncio.create_task(self._settle(token, list(zip(claimed, errors, strict=True))))
         log.debug(
             "dispatcher pass",
             channel=self.channel,
@@ -146,69 +141,34 @@ class Dispatcher:
         )
         return len(claimed)
 
-    async def _attempt(self, delivery: Document) -> DeliveryError | None:
+    async def _attempt(self, delivery: Delivery) -> DeliveryError | None:
         async with self._slots:
             try:
                 await self.sender.send(delivery)
             except DeliveryError as error:
                 return error
             except Exception as error:  # an unexpected sender failure is retried like a transient one
+                log.exception("sender failed unexpectedly", channel=self.channel, delivery_id=delivery.id)
                 return DeliveryError(f"{type(error).__name__}: {error}", transient=True)
         return None
 
-    async def _settle(
-        self, token: str, claimed: Sequence[Document], errors: Sequence[DeliveryError | None]
-    ) -> None:
-        now = self.clock()
-        events: list[EventData] = []
-        outcome: Document = {
-            "channel": self.channel,
-            "created_at": now,
-            "delivered": [],
-            "failed": [],
-            "retry": [],
-        }
-        retries: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for delivery, error in zip(claimed, errors, strict=True):
-            common = {
-                "notification_id": delivery["_id"],
-                "event_id": delivery["event_id"],
-                "recipient_id": delivery["recipient_id"],
-                "channel": self.channel,
-                "kind": delivery["kind"],
-                "attempts": delivery["attempts"],
-            }
-            if error is None:
-                outcome["delivered"].append({"id": delivery["_id"], "attempts": delivery["attempts"]})
-                events.append(NotificationDelivered(**common, delivered_at=now))
-            elif not error.transient or self.policy.exhausted(delivery["attempts"]):
-                outcome["failed"].append(
-                    {"id": delivery["_id"], "attempts": delivery["attempts"], "error": str(error)[:500]}
-                )
-                events.append(NotificationFailed(**common, error=str(error)[:500], failed_at=now))
-            else:
-                retries[delivery["attempts"]].append((delivery["_id"], str(error)[:500]))
-        for attempts, failed in retries.items():
-            at = now + timedelta(seconds=self.policy.delay_s(attempts))
-            outcome["retry"].append(
-                {"ids": [i for i, _ in failed], "at": at, "error": failed[0][1], "attempts": attempts}
-            )
+    async def _settle(self, token: str, attempted: list[tuple[Delivery, DeliveryError | None]]) -> None:
+        outcome, events = outcome_of(
+            f"{self.channel}:{token}", self.channel, attempted, policy=self.policy, now=self.uow.clock()
+        )
         if events:
-            await self.outcomes.record(f"{self.channel}:{token}", outcome, events)
-            self.on_outcome()
-        await self._apply({"_id": f"{self.channel}:{token}", **outcome}, recorded=bool(events))
+            await self.uow.outcomes.record(outcome, events)
+        await self._apply(outcome, recorded=bool(events))
 
-    async def _apply(self, outcome: Document, *, recorded: bool = True) -> None:
-        at = outcome["created_at"]
-        await self.deliveries.mark({d["id"]: d["attempts"] for d in outcome["delivered"]}, DELIVERED, at=at)
+    async def _apply(self, outcome: PassOutcome, *, recorded: bool = True) -> None:
+        deliveries, at = self.uow.deliveries, outcome.created_at
+        await deliveries.mark({d.id: d.attempts for d in outcome.delivered}, DELIVERED, at=at)
         by_error: dict[str, dict[str, int]] = defaultdict(dict)
-        for failed in outcome["failed"]:
-            by_error[failed["error"]][failed["id"]] = failed["attempts"]
+        for failed in outcome.failed:
+            by_error[failed.error][failed.id] = failed.attempts
         for error, attempts in by_error.items():
-            await self.deliveries.mark(attempts, FAILED, at=at, error=error)
-        for retry in outcome["retry"]:
-            await self.deliveries.reschedule(
-                retry["ids"], at=retry["at"], error=retry["error"], attempts=retry["attempts"]
-            )
+            await deliveries.mark(attempts, FAILED, at=at, error=error)
+        for retry in outcome.retry:
+            await deliveries.reschedule(retry.ids, at=retry.at, error=retry.error, attempts=retry.attempts)
         if recorded:
-            await self.outcomes.applied(outcome["_id"], at=self.clock())
+            await self.uow.outcomes.applied(outcome.id, at=self.uow.clock())

@@ -1,77 +1,39 @@
 """Use cases driven by ``tandem.mentorships`` and ``tandem.programs``."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tandem_contracts import EventData, MentorshipSnapshot
+from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot
 
-from tandem_notifications.adapters.reminders import ReminderRepository
 from tandem_notifications.domain.kinds import intents_for
-from tandem_notifications.domain.reminders import due_at
-from tandem_notifications.service_layer.notify import Notice, Recorder
+from tandem_notifications.domain.notices import Notice
+from tandem_notifications.domain.reminders import CheckinSchedule, due_at
+from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
-__all__ = ["mentorship_changed", "on_mentorship_changed", "on_program_event", "program_notice"]
+__all__ = ["mentorship_changed", "program_notice"]
 
 _FINAL = frozenset({"mentorship.ended", "mentorship.declined", "mentorship.expired"})
 
 
-async def mentorship_changed(
-    data: MentorshipSnapshot,
-    *,
-    event_id: str,
-    event_type: str,
-    event_time: datetime | None,
-    reminders: ReminderRepository,
-    checkin_interval: timedelta,
-) -> Notice:
+async def mentorship_changed(uow: UnitOfWork, event: CloudEvent, data: MentorshipSnapshot) -> Notice:
     """Start or stop the check-in schedule of the mentorship; what to tell the pair."""
-    if event_type == "mentorship.accepted":
-        started = data.accepted_at or event_time or datetime.now(UTC)
-        await reminders.start(
-            data.mentorship_id,
-            version=data.version,
+    if event.type == "mentorship.accepted":
+        started = data.accepted_at or event.time or uow.clock()
+        interval = timedelta(days=uow.settings.checkin_days)
+        schedule = CheckinSchedule(
+            mentorship_id=data.mentorship_id,
             mentor_id=data.mentor_id,
             mentee_id=data.mentee_id,
             started_at=started,
-            first_due=due_at(started, checkin_interval, 1),
+            next_due_at=due_at(started, interval, 1),
         )
-    elif event_type in _FINAL:
-        await reminders.stop(data.mentorship_id, version=data.version)
+        await uow.reminders.start(schedule, version=data.version)
+    elif event.type in _FINAL:
+        await uow.reminders.stop(data.mentorship_id, version=data.version)
+    return program_notice(event, data)
+
+
+def program_notice(event: CloudEvent, data: EventData) -> Notice:
+    """What an event tells the people it names, and the webhooks subscribed to its type."""
     return Notice(
-        event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json")
-    )
-
-
-async def on_mentorship_changed(
-    data: MentorshipSnapshot,
-    *,
-    event_id: str,
-    event_type: str,
-    event_time: datetime | None,
-    reminders: ReminderRepository,
-    recorder: Recorder,
-    checkin_interval: timedelta,
-) -> None:
-    """Notify the pair, and start or stop the check-in schedule of an active mentorship."""
-    notice = await mentorship_changed(
-        data,
-        event_id=event_id,
-        event_type=event_type,
-        event_time=event_time,
-        reminders=reminders,
-        checkin_interval=checkin_interval,
-    )
-    await recorder.record_many([notice])
-
-
-def program_notice(data: EventData, *, event_id: str, event_type: str, event_time: datetime | None) -> Notice:
-    return Notice(
-        event_id, event_type, event_time, intents_for(event_type, data), data.model_dump(mode="json")
-    )
-
-
-async def on_program_event(
-    data: EventData, *, event_id: str, event_type: str, event_time: datetime | None, recorder: Recorder
-) -> None:
-    await recorder.record_many(
-        [program_notice(data, event_id=event_id, event_type=event_type, event_time=event_time)]
+        event.id, event.type, event.time, intents_for(event.type, data), data.model_dump(mode="json")
     )

@@ -1,24 +1,27 @@
-"""Test and bench helpers: a real SMTP sink (aiosmtpd, a dev dependency) and a webhook receiver."""
+"""Test and bench helpers: a real SMTP sink (aiosmtpd, a dev dependency) and a webhook receiver.
+
+Not shipped with the service: the notifications tests import it relatively (``..support``),
+the cross-service tests and benchmarks as ``services.notifications.tests.support`` from the
+repository root. Polling and free ports come from :mod:`tandem_chassis.testing`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
-import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from tandem_chassis.auth import mint_dev_token
-
 from tandem_notifications.domain.signing import SIGNATURE_HEADER, verify
+
+__all__ = ["DEV_SECRET", "Received", "SmtpSink", "WebhookCall", "WebhookReceiver", "token"]
 
 
 @dataclass
@@ -28,18 +31,20 @@ class Received:
 
     @property
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+        parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
 
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
         if self.sink.refusing:
             return "451 4.3.0 try again later"
         with self.sink.lock:
-            self.sink.messages.append(Received(bytes(envelope.content), time.time()))
+            self.sink.messages.append(Received(bytes(envelope.content or b""), time.time()))
         return "250 OK"
 
 
@@ -124,23 +129,3 @@ def token(sub: str, *roles: str) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {mint_dev_token(DEV_SECRET, sub=sub, roles=list(roles) or ['employee'])}"
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout_s: float = 60.0, what: str = "condition"
-) -> Any:
-    """Poll ``check`` until it returns something truthy, within a bounded wait."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not reached within {timeout_s}s")
-        await asyncio.sleep(0.2)

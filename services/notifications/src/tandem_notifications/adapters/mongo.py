@@ -1,0 +1,32 @@
+"""What the Mongo adapters share: the document type, the database they bind to, idempotent inserts.
+
+A repository is built before the service starts (so one unit of work can be wired up front) and
+binds to the runtime's database on each call; ``Document`` never leaves ``adapters/``.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+__all__ = ["DUPLICATE_KEY", "DatabaseOf", "Document", "insert_new"]
+
+Document = dict[str, Any]
+DatabaseOf = Callable[[], AsyncDatabase[Document]]
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
+    """Insert, skipping ones whose ``_id`` exists; the indexes of the documents skipped."""
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {int(e["index"]) for e in errors}
+    return set()
