@@ -197,9 +197,7 @@ async def test_a_client_sending_a_byte_a_second_is_cut_off_while_others_are_serv
         ).encode()
         loop = asyncio.get_running_loop()
         headers_client = loop.run_in_executor(None, trickle, service.port, slow_headers)
-        body_client = loop.run_in_executor(
-            None, lambda: _trickle_body(service.port, slow_body, body)
-        )
+        body_client = loop.run_in_executor(None, lambda: _trickle_body(service.port, slow_body, body))
         served = 0
         while not (headers_client.done() and body_client.done()):
             answer = await client.get("/health/live")
@@ -264,24 +262,26 @@ async def test_an_oversized_event_is_dead_lettered_undecoded_and_the_events_behi
         profiles_process(isolated_settings, tmp_path) as service,
         httpx.AsyncClient(base_url=service.url, timeout=10) as client,
     ):
+        bootstrap = isolated_settings["TANDEM_KAFKA_BOOTSTRAP_SERVERS"]
         topic = isolated_settings["TANDEM_KAFKA_TOPIC_PREFIX"] + topics.HR_EMPLOYEES
-        # All on one key, so one partition, in this order: valid, oversized, valid.
-        joined = [
-            new_event(EmployeeJoined(employee_id=f"e-{n}", display_name=f"E {n}"), source="/tests")
-            for n in (1, 2)
-        ]
-        key, _, headers = as_record(joined[0])
-        oversized = new_event(EmployeeJoined(employee_id="e-big", display_name="Big"), source="/tests")
-        big_key, big_value, big_headers = as_record(oversized)
-        padded = json.loads(big_value) | {"padding": "z" * (600 * 1024)}  # an unknown field: valid
+        first, oversized, last = (
+            new_event(
+                EmployeeJoined(employee_id=f"e-{n}", email=f"e-{n}@example.com", display_name=f"E {n}"),
+                source="/tests",
+            )
+            for n in ("1", "big", "2")
+        )
+        _, value, big_headers = as_record(oversized)
+        padded = json.loads(value) | {"padding": "z" * (600 * 1024)}  # an unknown field: still valid
+        # One key for all three, so one partition, in this order: valid, oversized, valid.
         records = [
-            (key, as_record(joined[0])[1], headers),
-            (key, json.dumps(padded).encode(), big_headers),
-            (key, as_record(joined[1])[1], as_record(joined[1])[2]),
+            (b"same", as_record(first)[1], as_record(first)[2]),
+            (b"same", json.dumps(padded).encode(), big_headers),
+            (b"same", as_record(last)[1], as_record(last)[2]),
         ]
-        await publish_raw(isolated_settings["TANDEM_KAFKA_BOOTSTRAP_SERVERS"], topic, records)
+        await publish_raw(bootstrap, topic, records)
 
-        dead = await read_topic(isolated_settings["TANDEM_KAFKA_BOOTSTRAP_SERVERS"], topics.dlq(topic), until=1)
+        dead = await read_topic(bootstrap, topics.dlq(topic), until=1)
         reasons = {name: (value or b"").decode() for name, value in dead[0].headers}
         assert reasons["dlq-error-type"] == "EventTooLarge", reasons
         assert "bytes" in reasons["dlq-error-message"]
@@ -297,4 +297,3 @@ async def test_an_oversized_event_is_dead_lettered_undecoded_and_the_events_behi
         await eventually(stored, "the valid events around the oversized one", timeout_s=60)
         missing = await client.get("/v1/profiles/e-big", headers=bearer)
         assert missing.status_code == 404
-

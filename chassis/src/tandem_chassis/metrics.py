@@ -8,6 +8,7 @@ __all__ = [
     "EVENTS_PUBLISHED",
     "HANDLER_RETRIES",
     "HANDLER_SECONDS",
+    "HTTP_REFUSED",
 ]
 
 EVENTS_CONSUMED = Counter("tandem_events_consumed_total", "Events handled successfully", ["topic", "type"])
@@ -20,4 +21,9 @@ HANDLER_RETRIES = Counter(
 HANDLER_SECONDS = Histogram("tandem_handler_seconds", "Time spent in event handlers", ["topic"])
 EVENTS_PUBLISHED = Counter(
     "tandem_events_published_total", "Events published by the outbox relay", ["topic", "type"]
+)
+HTTP_REFUSED = Counter(
+    "tandem_http_refused_total",
+    "Requests the HTTP edge refused before the app read them (413, 408, 401, 429)",
+    ["status"],
 )
