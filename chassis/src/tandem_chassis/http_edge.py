@@ -264,7 +264,7 @@ class _Exchange:
 # --- validation errors, bounded -----------------------------------------------------------------
 
 _shape = reprlib.Repr()
-_shape.maxstring = _shape.maxother = ECHO_CHARS
+_shape.maxstring = _shape.maxother = 20
 _shape.maxlist = _shape.maxtuple = _shape.maxdict = _shape.maxset = 4
 _shape.maxlevel = 2
 
@@ -282,7 +282,7 @@ def short(value: Any, chars: int = ECHO_CHARS) -> Any:
         return value if math.isfinite(value) else str(value)
     if isinstance(value, int):
         return value if abs(value) < 2**63 else short(_shape.repr(value), chars)
-    return _shape.repr(value)
+    return short(_shape.repr(value), chars)
 
 
 def _short_ctx(ctx: Mapping[str, Any]) -> dict[str, Any]:
