@@ -297,3 +297,24 @@ async def test_an_oversized_event_is_dead_lettered_undecoded_and_the_events_behi
         await eventually(stored, "the valid events around the oversized one", timeout_s=60)
         missing = await client.get("/v1/profiles/e-big", headers=bearer)
         assert missing.status_code == 404
+
+
+@pytest.mark.unit
+async def test_the_edge_refuses_scim_requests_in_the_scim_error_schema():
+    from tandem_profiles.bootstrap import build_app
+    from tandem_profiles.config import Settings
+
+    app = build_app(Settings(env="dev", jwt_secret="a-dev-secret-of-reasonable-length-0123"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://profiles") as client:
+        too_large = await client.post(
+            "/scim/v2/Users", content=b"{}", headers={"Content-Length": str(2 * MIB)}
+        )
+        anonymous = await client.post("/scim/v2/Users", json={"userName": "a@example.com"})
+
+    for answer, status in ((too_large, 413), (anonymous, 401)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("application/scim+json")
+        assert answer.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert answer.json()["status"] == str(status)
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
