@@ -81,6 +81,18 @@ async def test_a_declared_body_over_the_limit_is_refused_413_before_the_route_ru
     assert calls == []
 
 
+async def test_a_content_length_of_thousands_of_digits_is_over_the_limit_not_a_500():
+    calls: list[str] = []
+    async with client(build(calls)) as http:
+        answer = await http.post(
+            "/v1/notes", content=b"{}", headers=bearer() | {"Content-Length": "9" * 5000}
+        )
+
+    assert answer.status_code == 413
+    assert answer.headers["connection"] == "close"
+    assert calls == []
+
+
 async def test_a_chunked_body_is_cut_off_at_the_limit_and_a_named_route_takes_more():
     calls: list[str] = []
     async with client(build(calls)) as http:

@@ -183,7 +183,8 @@ class _Exchange:
 
     def _check_declared_size(self) -> None:
         declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        # 19 digits and more are over any limit (and int() refuses 4,300 digits or more).
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > self.limit):
             raise _RefusedError(413, f"the request body is over the limit of {self.limit} bytes")
 
     async def _check_credentials(self) -> None:

@@ -206,7 +206,10 @@ async def _conflict(request: Request, error: ConflictError) -> JSONResponse:
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully."""
+    """Run ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
+
+    Slow and idle clients are bounded by the ``http_*`` settings (``tandem_chassis.http_server``).
+    """
     configure_logging(service=settings.service_name, level=settings.log_level)
     uvicorn.run(
         app,
