@@ -21,6 +21,7 @@ import yaml
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from starlette.routing import Match
+from tandem_chassis.kafka import MAX_DEAD_LETTER_BYTES, MAX_MESSAGE_BYTES
 from tandem_chassis.services import SERVICE_PORTS
 from tandem_chassis.settings import ServiceSettings
 from tandem_contracts.topics import ALL_TOPICS, dlq
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+LOCAL_BROKER = ROOT / "deploy" / "local" / "kafka" / "server.properties"
 DOCKERFILE = ROOT / "Dockerfile"
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base"
@@ -449,6 +451,28 @@ def test_base_kafka_topics_have_six_partitions_and_three_replicas_on_strimzi_v1b
             PARTITIONS,
             BASE_REPLICATION,
         )
+
+
+def test_every_topic_states_its_max_message_bytes_and_dead_letters_fit_in_theirs() -> None:
+    for topic in kafka_topics():
+        name = topic["spec"]["topicName"]
+        wanted = MAX_DEAD_LETTER_BYTES if name.endswith(".dlq") else MAX_MESSAGE_BYTES
+
+        assert int(topic["spec"]["config"]["max.message.bytes"]) == wanted, name
+    # A record a consumer refuses as too large must still fit its dead-letter topic.
+    assert ServiceSettings().consumer_max_event_bytes < MAX_MESSAGE_BYTES < MAX_DEAD_LETTER_BYTES
+
+
+def test_the_compose_and_local_brokers_state_the_record_size_topics_take() -> None:
+    compose_broker = compose_environment(compose()["services"]["kafka"])
+    local_broker = dict(
+        line.split("=", 1)
+        for line in LOCAL_BROKER.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+
+    assert int(compose_broker["KAFKA_MESSAGE_MAX_BYTES"]) == MAX_MESSAGE_BYTES
+    assert int(local_broker["message.max.bytes"]) == MAX_MESSAGE_BYTES
 
 
 def test_no_autoscaler_scales_a_consumer_group_past_the_partitions() -> None:

@@ -168,6 +168,9 @@ async def services(service_settings, keys: Keys) -> AsyncIterator[dict[str, Serv
     security: dict[str, Any] = {"env": "dev"}
     if keys.mode != "dev":
         security = {"env": "prod", "jwt_public_key": keys.public_pem, "jwt_algorithms": [keys.algorithm]}
+    # The matrix sends hundreds of refused tokens from one address, each of which must be a 401;
+    # the 429 that repeated failures earn is tested in test_http_edge.py.
+    security["http_limit_auth_failures"] = False
     builders = (
         ("profiles", ProfilesSettings, build_profiles, {}),
         ("matching", MatchingSettings, build_matching, {"pool_refresh_interval_s": 0.3}),

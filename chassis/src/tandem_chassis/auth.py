@@ -6,6 +6,7 @@ from typing import Annotated, Final
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 
 from tandem_chassis.settings import ServiceSettings
@@ -16,6 +17,8 @@ __all__ = [
     "CurrentPrincipal",
     "JwtVerifier",
     "Principal",
+    "authenticate",
+    "bearer_token",
     "mint_dev_token",
     "require_roles",
     "require_self_or_roles",
@@ -91,17 +94,42 @@ def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=reason, headers={"WWW-Authenticate": "Bearer"})
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The credentials of an ``Authorization: Bearer …`` header, as FastAPI's HTTPBearer reads them."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme.lower() == "bearer" and credentials):
+        return None
+    return credentials
+
+
+def authenticate(verifier: JwtVerifier, token: str | None) -> Principal:
+    """The principal of ``token``; :class:`AuthError` with the reason a client may read, else."""
+    if token is None:
+        raise AuthError("a bearer token is required")
+    try:
+        return verifier.verify(token)
+    except AuthError as error:
+        raise AuthError(f"invalid token: {error}") from error
+
+
+# Where the HTTP edge leaves a token it verified before the body was read, so it is checked once.
+VERIFIED_BEARER: Final = "tandem.verified_bearer"
+
+
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None:
-        raise _unauthorized("a bearer token is required")
+    token = credentials.credentials if credentials is not None else None
+    verified = request.scope.get("state", {}).get(VERIFIED_BEARER)
+    if verified is not None and token is not None and verified[0] == token:
+        principal: Principal = verified[1]
+        return principal
     verifier: JwtVerifier = request.app.state.jwt_verifier
     try:
-        return verifier.verify(credentials.credentials)
+        return authenticate(verifier, token)
     except AuthError as error:
-        raise _unauthorized(f"invalid token: {error}") from error
+        raise _unauthorized(str(error)) from error
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,7 +1,8 @@
 """Reliable consumption: commit after success, retry transient failures, dead-letter the rest.
 
 Every subscriber is registered with ``AckPolicy.NACK_ON_ERROR``: the offset is committed only
-after the handler returned. Permanent errors (undecodable value, unknown type, invalid data,
+after the handler returned. Permanent errors (a value over ``consumer_max_event_bytes``, which
+is never decoded, undecodable value, unknown type, invalid data,
 :class:`PermanentError`) go to ``<topic>.dlq`` at once and the partition moves on. Other errors
 are retried with exponential backoff and jitter; infrastructure errors (store or broker
 unreachable) are never dead-lettered: after the retries the message is nacked, so Kafka
@@ -56,6 +57,7 @@ __all__ = [
     "BatchItem",
     "Delivery",
     "EventHandler",
+    "EventTooLarge",
     "Outcome",
     "PermanentError",
     "is_retryable",
@@ -68,6 +70,10 @@ log = get_logger(__name__)
 
 class PermanentError(Exception):
     """A handler's verdict that this event can never succeed: dead-letter it."""
+
+
+class EventTooLarge(PermanentError):  # noqa: N818 (the dead-letter header names what is wrong)
+    """A record value over ``consumer_max_event_bytes``: refused before it is decoded."""
 
 
 PERMANENT_ERRORS = (MalformedEventError, UnknownEventTypeError, ValidationError, PermanentError)
@@ -183,6 +189,14 @@ class _Consumer:
             key=record.key.decode("utf-8", "replace") if record.key else None,
             group_id=self.group_id,
         )
+        size = len(record.value or b"")
+        if size > self.settings.consumer_max_event_bytes:
+            # Parsing a huge value is where the memory goes; no Tandem event comes near the limit.
+            too_large = EventTooLarge(
+                f"the value has {size} bytes, over the limit of {self.settings.consumer_max_event_bytes}"
+            )
+            await dead_letter(self.broker, record, group_id=self.group_id, error=too_large)
+            return None
         try:
             event = decode(record.value, record.headers)
             data = parse_data(event, topic=_contract_topic(record.topic, self.settings))

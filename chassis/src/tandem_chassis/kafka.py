@@ -13,7 +13,13 @@ from tandem_contracts import topics
 
 from tandem_chassis.settings import ServiceSettings
 
-__all__ = ["build_broker", "client_options", "ensure_topics"]
+__all__ = ["MAX_DEAD_LETTER_BYTES", "MAX_MESSAGE_BYTES", "build_broker", "client_options", "ensure_topics"]
+
+# ``max.message.bytes`` of every topic, stated wherever topics are made (here, compose's broker,
+# the local stack's broker, the Strimzi KafkaTopics). A dead letter is its original record plus
+# the dlq-* headers, so dead-letter topics take twice as much: a refused record always fits.
+MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_DEAD_LETTER_BYTES = 2 * MAX_MESSAGE_BYTES
 
 
 def _ssl_context(settings: ServiceSettings) -> ssl.SSLContext:
@@ -69,6 +75,7 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         enable_idempotence=True,
         security=_security(settings),
         allow_auto_create_topics=False,
+        max_request_size=MAX_DEAD_LETTER_BYTES,  # the size a dead letter may have
         graceful_timeout=30.0,
         logger=None,
     )
@@ -110,6 +117,7 @@ async def ensure_topics(
                     name,
                     num_partitions=partitions or settings.kafka_topic_partitions,
                     replication_factor=settings.kafka_replication_factor,
+                    topic_configs={"max.message.bytes": str(_max_message_bytes(name))},
                 )
                 for name in missing
             ]
@@ -118,3 +126,7 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+def _max_message_bytes(topic: str) -> int:
+    return MAX_DEAD_LETTER_BYTES if topic.endswith(topics.dlq("")) else MAX_MESSAGE_BYTES

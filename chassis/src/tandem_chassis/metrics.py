@@ -8,6 +8,7 @@ __all__ = [
     "EVENTS_PUBLISHED",
     "HANDLER_RETRIES",
     "HANDLER_SECONDS",
+    "HTTP_REFUSED",
     "STORE_COMMANDS",
 ]
 
@@ -26,4 +27,9 @@ STORE_COMMANDS = Counter(
     "tandem_store_commands_total",
     "Commands this process sent to its MongoDB-protocol store (find, insert, update, ...)",
     ["command"],
+)
+HTTP_REFUSED = Counter(
+    "tandem_http_refused_total",
+    "Requests the HTTP edge refused before the app read them (413, 408, 401, 429)",
+    ["status"],
 )

@@ -7,13 +7,11 @@ import time.
 
 import asyncio
 import contextlib
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -25,6 +23,8 @@ from tandem_chassis.auth import JwtVerifier
 from tandem_chassis.concurrency import ConflictError
 from tandem_chassis.consumer import BatchHandler, EventHandler, subscribe
 from tandem_chassis.health import ReadinessCheck, health_router
+from tandem_chassis.http_edge import AuthFailures, EdgePolicy, HttpEdge, Refusal, bounded_validation_errors
+from tandem_chassis.http_server import uvicorn_options
 from tandem_chassis.kafka import build_broker, ensure_topics
 from tandem_chassis.logging import configure_logging, get_logger
 from tandem_chassis.mongo import Document, connect
@@ -152,7 +152,22 @@ class ServiceRuntime:
         await self.db.command("ping")
         return True
 
-    def http_app(self, routers: Sequence[APIRouter], *, title: str, **fastapi: Any) -> FastAPI:
+    def http_app(
+        self,
+        routers: Sequence[APIRouter],
+        *,
+        title: str,
+        larger_bodies: Mapping[tuple[str, str], int] | None = None,
+        refusals: Mapping[str, Refusal] | None = None,
+        **fastapi: Any,
+    ) -> FastAPI:
+        """The service's FastAPI app behind the HTTP edge (``tandem_chassis.http_edge``).
+
+        ``larger_bodies`` names the routes, ``(method, path template)``, whose bodies may be
+        larger than ``http_max_body_bytes``; ``refusals`` renders the edge's refusals (413, 408,
+        401, 429) by path prefix where a route family has its own error schema.
+        """
+
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await self.start()
@@ -171,27 +186,18 @@ class ServiceRuntime:
         app.include_router(health_router())
         for router in routers:
             app.include_router(router)
+        policy = EdgePolicy.from_settings(
+            self.settings, larger_bodies=dict(larger_bodies or {}), refusals=dict(refusals or {})
+        )
+        app.add_middleware(HttpEdge, policy=policy, failures=AuthFailures.from_settings(self.settings))
         return app
 
 
-def _json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities as strings: strict JSON has no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
 async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422, but one that can always be rendered: its default echoes the input, and
-    a body with ``NaN`` or ``1e400`` (which Python's JSON parser reads) failed to render: a 500."""
-    return JSONResponse(
-        status_code=422,
-        content={"detail": _json_safe(jsonable_encoder(error.errors()))},
-    )
+    """FastAPI's 422, but bounded and always renderable: its default echoes the whole input
+    (a 200 MB ``bio`` came back whole), and ``NaN`` or ``1e400`` in a body (which Python's
+    JSON parser reads) failed to render: a 500."""
+    return JSONResponse(status_code=422, content={"detail": bounded_validation_errors(error.errors())})
 
 
 async def _conflict(request: Request, error: ConflictError) -> JSONResponse:
@@ -200,7 +206,10 @@ async def _conflict(request: Request, error: ConflictError) -> JSONResponse:
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully."""
+    """Run ``app`` with uvicorn until SIGINT/SIGTERM, then shut down gracefully.
+
+    Slow and idle clients are bounded by the ``http_*`` settings (``tandem_chassis.http_server``).
+    """
     configure_logging(service=settings.service_name, level=settings.log_level)
     uvicorn.run(
         app,
@@ -209,4 +218,5 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=30,
+        **uvicorn_options(settings),
     )

@@ -19,6 +19,26 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The HTTP edge (tandem_chassis.http_edge and serve()): what one client may cost a process.
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="request bodies over this are refused with 413"
+    )
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="request line and headers")
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="a request's line and headers must arrive within this (else 408)"
+    )
+    http_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="time a request may keep the service waiting for its body (408)"
+    )
+    http_keep_alive_timeout_s: int = Field(default=5, ge=1, description="idle keep-alive connections")
+    http_max_connections: int = Field(
+        default=1000, ge=1, description="concurrent connections and requests per process; then 503"
+    )
+    http_limit_auth_failures: bool = Field(
+        default=True, description="429 after repeated 401s from one address; off behind a gateway doing it"
+    )
+    http_auth_failure_limit: int = Field(default=20, ge=1, description="401s per address and window")
+    http_auth_failure_window_s: int = Field(default=60, ge=1)
 
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -37,6 +57,9 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str | None = Field(default=None, description="default: tandem_<service>")
 
     consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_max_event_bytes: int = Field(
+        default=256 * 1024, ge=1, description="larger record values are dead-lettered without decoding"
+    )
     consumer_backoff_initial_s: float = Field(default=0.2, gt=0)
     consumer_backoff_max_s: float = Field(default=10.0, gt=0)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from tandem_chassis.auth import JwtVerifier
+from tandem_chassis.http_edge import AuthFailures, EdgePolicy, HttpEdge, bounded_validation_errors
 from tandem_chassis.logging import get_logger
 
 from tandem_console.api import ApiError, Services
@@ -106,7 +107,8 @@ def _install_failure_pages(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, error: RequestValidationError) -> Response:
         fields = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'][1:])}: {item['msg']}" for item in error.errors()
+            f"{'.'.join(str(p) for p in item['loc'][1:])}: {item['msg']}"
+            for item in bounded_validation_errors(error.errors())
         )
         return render(
             request,
@@ -174,6 +176,10 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
     app.include_router(operations.router)
     _install_error_pages(app)
     _install_failure_pages(app)
+    # The body limit and timeout of every service; sessions are cookies, so no bearer check
+    # before the body, but repeated refused sign-ins (401) from one address are answered 429.
+    edge = EdgePolicy.from_settings(settings, authenticate=False)
+    app.add_middleware(HttpEdge, policy=edge, failures=AuthFailures.from_settings(settings))
     return app
 
 

@@ -107,6 +107,6 @@ def build_app(settings: Settings) -> FastAPI:
     runtime.run_in_background(
         periodic("load-reconcile", settings.load_reconcile_interval_s, reconcile), "load-reconcile"
     )
-    app = runtime.http_app([http.router], title="Tandem matching")
+    app = runtime.http_app([http.router], title="Tandem matching", larger_bodies=http.LARGER_BODIES)
     http.install_error_handlers(app)
     return app

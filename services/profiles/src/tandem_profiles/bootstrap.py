@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.responses import Response
 from tandem_chassis import Delivery, ServiceRuntime
 from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
@@ -19,6 +20,11 @@ __all__ = ["build_app"]
 
 log = get_logger(__name__)
 PROFILES = "profiles"
+
+
+def _scim_refusal(status: int, detail: str, headers: dict[str, str]) -> Response:
+    """The HTTP edge's refusals (413, 408, 401, 429) on SCIM routes, in SCIM's error schema."""
+    return scim.scim_error(status, detail, None, headers)
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -55,5 +61,7 @@ def build_app(settings: Settings) -> FastAPI:
 
     runtime.subscribe(topics.HR_EMPLOYEES, on_event, batch_handler=on_batch)
     runtime.run_in_background(erasure_job, "erasure")
-    app = runtime.http_app([http.router, scim.router], title="Tandem profiles")
+    app = runtime.http_app(
+        [http.router, scim.router], title="Tandem profiles", refusals={"/scim/v2/": _scim_refusal}
+    )
     return app

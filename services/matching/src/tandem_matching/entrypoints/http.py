@@ -36,6 +36,9 @@ router = APIRouter(prefix="/v1", tags=["matching"])
 ADMIN = "program_admin"
 READERS = (ADMIN, "hr_integration")
 STATUS_PATTERN = "^(proposed|accepted|declined|expired|ended)$"
+# Routes whose bodies may exceed the edge's default limit (TANDEM_HTTP_MAX_BODY_BYTES, 1 MiB):
+# an enrollment of 10,000 mentees and 10,000 mentors with 128-character ids is about 2.6 MB.
+LARGER_BODIES = {("POST", "/v1/programs/{program_id}/enrollments"): 4 * 1024 * 1024}
 
 
 def _refused(reason: str, message: str, code: int, **extra: Any) -> JSONResponse:
