@@ -101,7 +101,7 @@ async def test_an_event_is_recorded_once_per_recipient_and_channel_however_often
     assert len(f.deliveries.queue) == len(first), "each pending delivery is queued once"
 
 
-async def test_a_muted_kind_or_channel_is_not_recorded_and_no_address_means_inbox_only():
+async def test_a_muted_kind_or_channel_is_not_recorded_and_no_address_means_email_skipped_with_the_reason():
     f = fakes()
     quiet = NotificationPreferences(channels={"inapp": False}, muted_types=["mentorship_accepted"])
     await consume(
@@ -113,8 +113,17 @@ async def test_a_muted_kind_or_channel_is_not_recorded_and_no_address_means_inbo
     assert keys(f) == {
         ("welcome", "mentor", "email"),
         ("welcome", "mentee", "inapp"),
+        ("welcome", "mentee", "email"),
         ("mentorship_accepted", "mentee", "inapp"),
+        ("mentorship_accepted", "mentee", "email"),
     }
+    unsendable = [
+        d for d in f.deliveries.stored.values() if d.recipient_id == "mentee" and d.channel == "email"
+    ]
+    assert {d.status for d in unsendable} == {"skipped"}
+    assert all("no email address" in (d.last_error or "") for d in unsendable), "the status says why"
+    assert all(d.subject is None and d.to is None for d in unsendable), "nothing rendered to send"
+    assert not any(f.deliveries.queue.get(d.id) for d in unsendable), "never queued for a dispatcher"
 
 
 async def test_a_notice_for_someone_not_projected_yet_is_held_then_released_or_dropped():

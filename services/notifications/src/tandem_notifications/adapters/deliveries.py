@@ -95,7 +95,7 @@ class MongoDeliveries:
             return 0
         documents = [to_document(delivery) for delivery in deliveries]
         existing = await insert_new(self.collection, documents)
-        pending = [d for i, d in enumerate(documents) if i not in existing]
+        pending = [d for i, d in enumerate(documents) if i not in existing and d["status"] == PENDING]
         if existing:
             ids = [documents[i]["_id"] for i in existing]
             pending += await self.collection.find(

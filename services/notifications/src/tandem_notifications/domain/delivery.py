@@ -9,7 +9,9 @@ __all__ = [
     "CANCELLED",
     "DELIVERED",
     "FAILED",
+    "NO_EMAIL_ADDRESS",
     "PENDING",
+    "SKIPPED",
     "Delivery",
     "DeliveryError",
     "InboxPage",
@@ -21,6 +23,8 @@ PENDING: Final = "pending"
 DELIVERED: Final = "delivered"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
+SKIPPED: Final = "skipped"  # never sent, and why is in ``last_error`` (e.g. no email address)
+NO_EMAIL_ADDRESS: Final = "skipped: the recipient's profile has no email address"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tandem_notifications.domain.delivery import Delivery, delivery_id
+from tandem_notifications.domain.delivery import NO_EMAIL_ADDRESS, PENDING, SKIPPED, Delivery, delivery_id
 from tandem_notifications.domain.kinds import Intent
 from tandem_notifications.domain.recipient import Recipient
 from tandem_notifications.domain.rendering import Renderer
@@ -94,6 +94,7 @@ def personal_deliveries(
     for channel in channels:
         key = delivery_id(intent.source_id(occasion.event_id), intent.recipient_id, channel)
         email = channel == "email"
+        unsendable = email and not person.email
         deliveries.append(
             Delivery(
                 id=key,
@@ -105,10 +106,12 @@ def personal_deliveries(
                 channel=channel,
                 recipient_id=intent.recipient_id,
                 next_attempt_at=now,
-                subject=rendered.subject,
-                text=rendered.text,
+                status=SKIPPED if unsendable else PENDING,
+                last_error=NO_EMAIL_ADDRESS if unsendable else None,
+                subject=None if unsendable else rendered.subject,
+                text=None if unsendable else rendered.text,
                 to=person.email if email else None,
-                html=rendered.html if email else None,
+                html=rendered.html if email and not unsendable else None,
                 read=None if email else False,
                 inbox_key=None if email else f"{now:%Y%m%dT%H%M%S.%f}|{key}",
             )

@@ -11,7 +11,8 @@ __all__ = ["Recipient"]
 class Recipient:
     """``preferences`` are the effective ones: as the employee set them here, else the profile's.
 
-    ``email`` may be absent (an employee without an address gets inbox messages only).
+    ``email`` may be absent: such an employee's email deliveries are recorded as skipped, with
+    the reason, and only the inbox (and webhooks) reach them.
     """
 
     employee_id: str
@@ -25,8 +26,7 @@ class Recipient:
         return self.status == "erased"
 
     def channels_for(self, kind: str) -> list[str]:
-        """The personal channels ``kind`` goes to: none for a leaver; no email without an address."""
+        """The personal channels ``kind`` goes to as their preferences say; none for a leaver."""
         if self.status != "active":
             return []  # left or erased: nothing is sent to them
-        channels = self.preferences.channels_for(kind)
-        return [channel for channel in channels if channel != "email" or self.email]
+        return self.preferences.channels_for(kind)
