@@ -30,7 +30,7 @@ from .index import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "CAPACITY_EXHAUSTED",
-    "NO_ELIGIBLE_MENTOR",
+    "NO_FEASIBLE_MENTOR",
     "NO_POSITIVE_SCORE",
     "SCALE",
     "Assignment",
@@ -47,7 +47,8 @@ Objective = Literal["score", "participation"]
 SCALE = 1_000_000
 _NO_INT = np.zeros(0, dtype=np.int64)
 NEAR_MARGIN = SCALE // 100  # pairs within 0.01 of violating join the violators
-NO_ELIGIBLE_MENTOR = "no_eligible_mentor"  # not a single feasible candidate
+# Not one feasible candidate pair (the constraints' reason says why; this is the solver's view).
+NO_FEASIBLE_MENTOR = "no_feasible_mentor"
 CAPACITY_EXHAUSTED = "capacity_exhausted"  # had candidates; their seats went to others
 NO_POSITIVE_SCORE = "no_positive_score"  # objective "score": every candidate scores 0
 
@@ -93,7 +94,7 @@ def _unmatched(
         if i in matched:
             continue
         if not has_feasible[i]:
-            reasons[i] = NO_ELIGIBLE_MENTOR
+            reasons[i] = NO_FEASIBLE_MENTOR
         elif not has_profitable[i]:
             reasons[i] = NO_POSITIVE_SCORE
         else:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .model import Eligibility, Person
 
-__all__ = ["REFERENCE_INSTANT", "MentorIndex", "utc_offset_hours"]
+__all__ = ["REFERENCE_INSTANT", "MentorContexts", "MentorIndex", "utc_offset_hours"]
 
 # Offsets are taken at one fixed instant so scores are reproducible; DST is ignored on purpose.
 REFERENCE_INSTANT = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -23,6 +25,16 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 _NO_POSITIONS: IntArray = np.zeros(0, dtype=np.int64)
+_GOAL_LEVELS = 5  # Skill levels are 1..5
+
+
+@dataclass(frozen=True, slots=True)
+class MentorContexts:
+    """The distinct (level, UTC offset, department code) of the mentors; NaN / -1 unknown."""
+
+    level: FloatArray
+    offset: FloatArray
+    department: IntArray
 
 
 @lru_cache(maxsize=1024)
@@ -120,6 +132,7 @@ class MentorIndex:
         self.tz_code: IntArray = np.array(
             [-1 if o is None else tz_lookup[o] for o in offsets], dtype=np.int64
         )
+        self.tz_offset: FloatArray = np.append(self.tz_offsets, np.nan)[self.tz_code]
 
         skills = [_max_levels(m) for m in self.mentors]
         self.skill_vocab, self.skill_mentors, self.skill_levels = _postings(skills)
@@ -145,6 +158,65 @@ class MentorIndex:
 
     def __len__(self) -> int:
         return self.size
+
+    def mentor_contexts(self) -> tuple[IntArray, IntArray]:
+        """`(combos, inverse)`: the distinct (level, zone, department) codes, and per mentor
+        the row of its combination."""
+        cached: tuple[IntArray, IntArray] | None = self.cache.get("contexts")
+        if cached is None:
+            key = np.stack([self.level_code, self.tz_code, self.dept_code], axis=1)
+            if key.shape[0]:
+                combos, inverse = np.unique(key, axis=0, return_inverse=True)
+            else:
+                combos, inverse = key, np.zeros(0, dtype=np.int64)
+            cached = (combos.astype(np.int64), inverse.reshape(-1).astype(np.int64))
+            self.cache["contexts"] = cached
+        return cached
+
+    def mentor_context_values(self) -> MentorContexts:
+        combos, _ = self.mentor_contexts()
+        return MentorContexts(
+            level=np.append(self.levels, np.nan)[combos[:, 0]],
+            offset=np.append(self.tz_offsets, np.nan)[combos[:, 1]],
+            department=combos[:, 2],
+        )
+
+    def goal_matrix(self, *, by_mentor: bool = False) -> sp.csr_matrix:
+        """`[skills x 5, n_mentors]`: row `skill * 5 + wanted - 1` holds min(level / wanted, 1)
+        (transposed, one row per mentor, with `by_mentor`)."""
+        key = ("goal_matrix", by_mentor)
+        cached: sp.csr_matrix | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        n_rows = max(1, len(self.skill_vocab)) * _GOAL_LEVELS
+        lengths = np.zeros(n_rows, dtype=np.int64)
+        cols: list[IntArray] = []
+        data: list[FloatArray] = []
+        for code, (positions, levels) in enumerate(zip(self.skill_mentors, self.skill_levels, strict=True)):
+            for wanted in range(1, _GOAL_LEVELS + 1):
+                lengths[code * _GOAL_LEVELS + wanted - 1] = positions.size
+                cols.append(positions)
+                data.append(np.minimum(levels / wanted, 1.0))
+        matrix = _csr_of(lengths, cols, data, (n_rows, self.size))
+        result = sp.csr_matrix(matrix.T) if by_mentor else matrix
+        self.cache[key] = result
+        return result
+
+    def interest_matrix(self, *, by_mentor: bool = False) -> sp.csr_matrix:
+        """`[interests, n_mentors]` with a 1 where the mentor lists the interest."""
+        key = ("interest_matrix", by_mentor)
+        cached: sp.csr_matrix | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        n_rows = max(1, len(self.interest_vocab))
+        lengths = np.zeros(n_rows, dtype=np.int64)
+        for code, positions in enumerate(self.interest_mentors):
+            lengths[code] = positions.size
+        data = [np.ones(p.size) for p in self.interest_mentors]
+        matrix = _csr_of(lengths, list(self.interest_mentors), data, (n_rows, self.size))
+        result = sp.csr_matrix(matrix.T) if by_mentor else matrix
+        self.cache[key] = result
+        return result
 
     def manager_chain(self, person: Person) -> tuple[str | None, str | None]:
         """The person's manager and manager's manager, as far as the index knows."""
@@ -191,6 +263,20 @@ class MentorIndex:
         mask.setflags(write=False)
         self._eligible_cache[eligibility] = mask
         return mask
+
+
+def _csr_of(
+    lengths: IntArray, cols: list[IntArray], data: list[FloatArray], shape: tuple[int, int]
+) -> sp.csr_matrix:
+    ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return sp.csr_matrix(
+        (
+            np.concatenate(data) if data else np.zeros(0),
+            np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+            ptr,
+        ),
+        shape=shape,
+    )
 
 
 def _max_levels(person: Person) -> dict[str, float]:
