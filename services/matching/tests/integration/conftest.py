@@ -21,8 +21,8 @@ class RunningMatching:
         self.app, self.settings, self.client = app, settings, client
 
     @property
-    def adapters(self) -> Any:
-        return self.app.state.matching
+    def uow(self) -> Any:
+        return self.app.state.uow
 
     def db(self, name: str) -> Any:
         return self.app.state.runtime.collection(name)
@@ -49,7 +49,7 @@ class RunningMatching:
             have = {d["_id"]: d["version"] for d in found}
             if not all(have.get(k, 0) >= v for k, v in versions.items()):
                 return False
-            pool = self.adapters.pool
+            pool = self.uow.pool
             await pool.poll()  # as the background poller does every interval
             return all(pool.versions.get(k, 0) >= v for k, v in versions.items())
 

@@ -119,11 +119,11 @@ class MenteeConstraints:
     def feasible(self, rows: IntArray) -> tuple[BoolArray, dict[int, str]]:
         """`[len(rows), n_mentors]` feasibility, and the reason of each row left with none."""
         mask: BoolArray = np.ones((rows.size, 1), dtype=np.bool_)
-        alive = np.ones(rows.size, dtype=np.bool_)
+        alive: BoolArray = np.ones(rows.size, dtype=np.bool_)
         reasons: dict[int, str] = {}
         for constraint in CONSTRAINTS:
             mask = mask & constraint.keep(self, rows)
-            still = mask.any(axis=1)
+            still: BoolArray = np.asarray(mask.any(axis=1), dtype=np.bool_)
             for k in np.flatnonzero(alive & ~still).tolist():
                 reasons[int(rows[k])] = constraint.reason
             alive = still

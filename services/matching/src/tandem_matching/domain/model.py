@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Literal
 
 __all__ = [
     "DepartmentPreference",
     "Eligibility",
     "Person",
+    "ProfileEntry",
     "Skill",
     "Weights",
 ]
@@ -52,6 +53,23 @@ class Person:
     def free_capacity(self) -> int:
         return max(0, self.mentor_capacity - self.active_mentees)
 
+    @property
+    def seats_offered(self) -> int:
+        """How many mentees this person may mentor at once (0 unless an active mentor)."""
+        return self.mentor_capacity if self.active and "mentor" in self.roles else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEntry:
+    """The projection's newest snapshot of an employee: `person` is None once erased; `seq`
+    orders the writes to the projection (bookkeeping for readers that catch up)."""
+
+    employee_id: str
+    version: int
+    status: str
+    person: Person | None
+    seq: int = 0
+
 
 @dataclass(frozen=True, slots=True)
 class Weights:
@@ -84,12 +102,13 @@ class Eligibility:
     """Program eligibility, applied to mentee and mentor alike; `None` means no filter.
 
     A person whose attribute is unknown fails a filter that is set on that attribute.
+    Departments and locations keep the order the program lists them in (tests may pass sets).
     """
 
-    departments: frozenset[str] | None = None
+    departments: tuple[str, ...] | None = None
     min_level: int | None = None
     max_level: int | None = None
-    locations: frozenset[str] | None = field(default=None)
+    locations: tuple[str, ...] | None = None
 
     @property
     def is_open(self) -> bool:
