@@ -88,12 +88,12 @@ FAST = {"expiry_interval_s": 0.2, "pool_refresh_interval_s": 0.5}
 
 
 @pytest.fixture
-def matching_settings(service_settings) -> Callable[..., Settings]:  # type: ignore[no-untyped-def]
+def matching_settings(service_settings) -> Callable[..., Settings]:
     return lambda **overrides: service_settings(Settings, "matching", **(FAST | overrides))
 
 
 @pytest.fixture
-async def matching(matching_settings) -> AsyncIterator[RunningMatching]:  # type: ignore[no-untyped-def]
+async def matching(matching_settings) -> AsyncIterator[RunningMatching]:
     async with running_matching(matching_settings()) as running:
         yield running
 

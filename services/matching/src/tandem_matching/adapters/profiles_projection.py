@@ -14,7 +14,7 @@ from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.domain.model import Person, ProfileEntry, Skill
 
-__all__ = ["ProfileProjection"]
+__all__ = ["ProfileProjection", "entry_of"]
 
 Document = dict[str, Any]
 SEQ_FIELD = "seq"
@@ -65,6 +65,13 @@ def _entry(document: Document) -> ProfileEntry:
         status=str(document.get("status")),
         person=_person(document),
         seq=int(document.get(SEQ_FIELD, 0)),
+    )
+
+
+def entry_of(snapshot: ProfileSnapshot, *, seq: int = 0) -> ProfileEntry:
+    """The entry the projection holds once it stored ``snapshot``."""
+    return _entry(
+        {**_fields_of(snapshot), "_id": snapshot.employee_id, "version": snapshot.version, SEQ_FIELD: seq}
     )
 
 

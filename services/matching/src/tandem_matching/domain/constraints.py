@@ -35,7 +35,6 @@ __all__ = [
     "MenteeConstraints",
     "feasible_matrix",
     "feasible_mentors",
-    "group_exclusions",
 ]
 
 MENTEE_INACTIVE: Final = "mentee_inactive"
@@ -50,7 +49,7 @@ ALL_CANDIDATES_EXCLUDED: Final = "all_candidates_excluded"  # declined, ended, a
 _LANGUAGE_CACHE = 256  # language sets remembered per index
 
 
-def group_exclusions(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+def _group_exclusions(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     """`{(mentee_id, mentor_id)}` -> `{mentee_id: {mentor_id, ...}}`."""
     grouped: dict[str, set[str]] = defaultdict(set)
     for mentee_id, mentor_id in pairs:
@@ -97,7 +96,7 @@ class MenteeConstraints:
         admits = eligibility.admits if eligibility is not None else (lambda _: True)
         self.admitted = np.array([admits(m) for m in mentees], dtype=np.bool_)
         self.open = _open_mentors(index, eligibility)
-        exclusions = group_exclusions(excluded_pairs)
+        exclusions = _group_exclusions(excluded_pairs)
         position = index.position
         line: list[list[int]] = []
         excluded: list[list[int]] = []

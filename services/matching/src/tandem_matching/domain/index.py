@@ -109,6 +109,20 @@ class MentorIndex:
         self.active: BoolArray = np.array([m.active for m in self.mentors], dtype=np.bool_)
         self.is_mentor: BoolArray = np.array([("mentor" in m.roles) for m in self.mentors], dtype=np.bool_)
         self.free_capacity: IntArray = np.array([m.free_capacity for m in self.mentors], dtype=np.int64)
+        self._levels_and_zones()
+        self.departments = _Vocab()
+        self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)
+        self.locations = _Vocab()
+        self.loc_code: IntArray = self.locations.codes_of(m.location for m in self.mentors)
+        self._postings()
+        self._reporting_lines()
+        self._eligible_cache: dict[Eligibility, BoolArray] = {}
+        self._reports: dict[int, IntArray] | None = None
+        # Derived structures built lazily by the scoring code (keyed by name).
+        self.cache: dict[Hashable, Any] = {}
+
+    def _levels_and_zones(self) -> None:
+        """Levels and UTC offsets, each as a sorted list of distinct values and a code per mentor."""
         self.level: FloatArray = np.array(
             [np.nan if m.level is None else m.level for m in self.mentors], dtype=np.float64
         )
@@ -119,13 +133,7 @@ class MentorIndex:
             [-1 if m.level is None else level_lookup[float(m.level)] for m in self.mentors],
             dtype=np.int64,
         )
-
-        self.departments = _Vocab()
-        self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)
-        self.locations = _Vocab()
-        self.loc_code: IntArray = self.locations.codes_of(m.location for m in self.mentors)
-
-        offsets = [utc_offset_hours(m.timezone, at) for m in self.mentors]
+        offsets = [utc_offset_hours(m.timezone, self.at) for m in self.mentors]
         distinct = sorted({o for o in offsets if o is not None})
         self.tz_offsets: FloatArray = np.array(distinct, dtype=np.float64)
         tz_lookup = {o: i for i, o in enumerate(distinct)}
@@ -134,6 +142,8 @@ class MentorIndex:
         )
         self.tz_offset: FloatArray = np.append(self.tz_offsets, np.nan)[self.tz_code]
 
+    def _postings(self) -> None:
+        """Inverted lists of skills (with levels), interests and languages."""
         skills = [_max_levels(m) for m in self.mentors]
         self.skill_vocab, self.skill_mentors, self.skill_levels = _postings(skills)
         interests = [dict.fromkeys(m.interests, 1.0) for m in self.mentors]
@@ -143,7 +153,8 @@ class MentorIndex:
         self.language_vocab, self.language_mentors, _ = _postings(languages)
         self.n_languages: IntArray = np.array([len(r) for r in languages], dtype=np.int64)
 
-        # Reporting lines as codes over one people vocabulary (-1 = unknown manager).
+    def _reporting_lines(self) -> None:
+        """Managers and skip-level managers as codes over one people vocabulary (-1 unknown)."""
         self.people = _Vocab()
         for eid in self.ids:
             self.people.code(eid)
@@ -151,10 +162,6 @@ class MentorIndex:
         self.manager2: IntArray = self.people.codes_of(
             self.managers.get(m.manager_id) if m.manager_id else None for m in self.mentors
         )
-        self._eligible_cache: dict[Eligibility, BoolArray] = {}
-        self._reports: dict[int, IntArray] | None = None
-        # Derived structures built lazily by the scoring code (keyed by name).
-        self.cache: dict[Hashable, Any] = {}
 
     def __len__(self) -> int:
         return self.size

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from .assignment import loads_histogram
 from .model import Eligibility, Weights
 
 __all__ = ["Objective", "Program", "ProgramTerms", "Round", "RoundPair", "RoundReport"]
@@ -88,15 +89,14 @@ class RoundReport:
     @classmethod
     def of(cls, pairs: Sequence[RoundPair], unmatched: Mapping[str, str], n_mentors: int) -> RoundReport:
         scores = [p.score for p in pairs]
-        loads = Counter(Counter(p.mentor_id for p in pairs).values())
-        loads[0] = n_mentors - len({p.mentor_id for p in pairs})
+        loads = loads_histogram((p.mentor_id for p in pairs), n_mentors)
         return cls(
             pairs=tuple(replace(p, score=round(p.score, 4)) for p in pairs),
             unmatched=tuple(sorted(unmatched.items())),
             total_score=round(sum(scores), 4),
             mean_score=round(sum(scores) / len(scores), 4) if scores else None,
             min_score=round(min(scores), 4) if scores else None,
-            mentor_load={str(load): count for load, count in sorted(loads.items()) if count},
+            mentor_load={str(load): count for load, count in loads.items()},
         )
 
     @property

@@ -12,21 +12,16 @@ import numpy as np
 
 from .batch import BLOCK, MenteeBatch
 from .candidates import Candidates, Pruning, top_k_of_block
-from .components import COMPONENTS, WORKDAY_HOURS, working_hours_overlap
 from .index import BoolArray, FloatArray, IntArray, MentorIndex
 from .model import Eligibility, Person, Weights
 
 __all__ = [
-    "COMPONENTS",
-    "WORKDAY_HOURS",
     "Assessment",
-    "MenteeBatch",
     "assess",
     "components",
     "round_candidates",
     "score_matrix",
     "score_mentee",
-    "working_hours_overlap",
 ]
 
 _ONE = np.zeros(1, dtype=np.int64)
