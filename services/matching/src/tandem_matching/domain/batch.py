@@ -156,19 +156,15 @@ class MenteeBatch:
         """`[len(rows), n_mentors]` scores in [0, 1] (infeasible pairs included)."""
         out: FloatArray = self._table.gather(self.context[rows])[:, self._inverse]
         w_goal, w_interest = self.weights["goal_fit"], self.weights["interests"]
-        sparse: sp.csr_matrix | None = None
         if w_goal:
             out += np.where(self.has_goals[rows], 0.0, w_goal * UNKNOWN)[:, None]
-            sparse = sp.csr_matrix(self.goals[rows] @ self.index.goal_matrix()) * w_goal
+            fit = sp.csr_matrix(self.goals[rows] @ self.index.goal_matrix())
+            _add_sparse(out, fit, w_goal * fit.data)
         if w_interest:
             shared = sp.csr_matrix(self.interests[rows] @ self.index.interest_matrix())
-            if shared.nnz:
-                r = np.repeat(np.arange(rows.size), np.diff(shared.indptr))
-                union = self.n_interests[rows][r] + self.index.n_interests[shared.indices] - shared.data
-                shared.data = w_interest * (shared.data / union)
-                sparse = shared if sparse is None else sparse + shared
-        if sparse is not None and sparse.nnz:
-            out += sparse.toarray()
+            r = np.repeat(np.arange(rows.size), np.diff(shared.indptr))
+            union = self.n_interests[rows][r] + self.index.n_interests[shared.indices] - shared.data
+            _add_sparse(out, shared, w_interest * (shared.data / union))
         np.clip(out, 0.0, 1.0, out=out)
         return out
 
@@ -201,10 +197,31 @@ class MenteeBatch:
         ]
 
 
+def _add_sparse(out: FloatArray, pattern: sp.csr_matrix, values: FloatArray) -> None:
+    """`out += values` at the non-zeros of `pattern` (a product: no repeated entries)."""
+    if pattern.nnz:
+        rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+        out[rows, pattern.indices] += values
+
+
+_FEW_PAIRS = 256  # below this, dot products pair by pair beat sparse slicing
+
+
 def _pair_products(
     mentees: sp.csr_matrix, mentors: sp.csr_matrix, rows: IntArray, positions: IntArray
 ) -> FloatArray:
     """Row-wise dot products of `mentees[rows[k]]` and `mentors[positions[k]]`."""
-    if rows.size == 0:
-        return np.zeros(0)
-    return np.asarray(mentees[rows].multiply(mentors[positions]).sum(axis=1), dtype=np.float64).ravel()
+    if rows.size > _FEW_PAIRS:
+        products = mentees[rows].multiply(mentors[positions]).sum(axis=1)
+        return np.asarray(products, dtype=np.float64).ravel()
+    out = np.zeros(rows.size)
+    for k, (row, pos) in enumerate(zip(rows.tolist(), positions.tolist(), strict=True)):
+        a, b = (
+            slice(mentees.indptr[row], mentees.indptr[row + 1]),
+            slice(mentors.indptr[pos], mentors.indptr[pos + 1]),
+        )
+        _, left, right = np.intersect1d(
+            mentees.indices[a], mentors.indices[b], assume_unique=True, return_indices=True
+        )
+        out[k] = mentees.data[a][left] @ mentors.data[b][right]
+    return out
