@@ -66,7 +66,7 @@ def build_app(settings: Settings) -> FastAPI:
     async def on_events(items: list[BatchItem]) -> None:
         await on_profile_events(unit_of_work(app), items)
 
-    def periodic(name: str, interval_s: float, job: Callable[[UnitOfWork], Awaitable[int]]) -> None:
+    def periodic(name: str, interval_s: float, job: Callable[[UnitOfWork], Awaitable[int | None]]) -> None:
         async def run_job() -> None:
             changed = await job(unit_of_work(app))
             if changed:
@@ -77,9 +77,8 @@ def build_app(settings: Settings) -> FastAPI:
 
         runtime.run_in_background(loop, name)
 
-    async def poll_pool(uow: UnitOfWork) -> int:
-        await uow.pool.poll()
-        return 0
+    async def poll_pool(uow: UnitOfWork) -> None:
+        await uow.pool.poll()  # other replicas' writes
 
     runtime.on_startup(wire)
     runtime.subscribe(topics.PROFILES, on_event, batch_handler=on_events)
