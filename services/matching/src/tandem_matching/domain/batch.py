@@ -27,23 +27,15 @@ import scipy.sparse as sp
 from .components import ANY, COMPONENTS, OTHER, SAME, UNKNOWN, department, jaccard, seniority, timezone
 from .constraints import MenteeConstraints
 from .index import BoolArray, FloatArray, IntArray, MentorIndex, utc_offset_hours
-from .model import Eligibility, Person, Skill, Weights
+from .model import Eligibility, Person, Weights, best_levels
 
-__all__ = ["BLOCK", "MenteeBatch", "distinct_goals"]
+__all__ = ["BLOCK", "MenteeBatch"]
 
 BLOCK = 256  # mentees per block: ~4 MB of float64 per 2,000 mentors, stays in cache
 _TABLE_BUDGET = 1 << 23  # entries of a precomputed per-context table (64 MB of float64)
 _GOAL_LEVELS = 5  # Skill levels are 1..5
 _PREFERENCE = {"any": ANY, "same": SAME, "other": OTHER}
 Context = tuple[float | None, float | None, int, int]  # level, UTC offset, preference, department
-
-
-def distinct_goals(goals: Sequence[Skill]) -> dict[str, int]:
-    """Goal name -> the highest level wanted (a goal listed twice counts once)."""
-    wanted: dict[str, int] = {}
-    for goal in goals:
-        wanted[goal.name] = max(wanted.get(goal.name, 0), goal.level)
-    return wanted
 
 
 class _Table:
@@ -126,7 +118,7 @@ class MenteeBatch:
         goal_vals: list[list[float]] = []
         interest_cols: list[list[int]] = []
         for mentee in mentees:
-            goals = distinct_goals(mentee.goals)
+            goals = best_levels(mentee.goals)
             known = [(skill_vocab[n], w) for n, w in goals.items() if n in skill_vocab]
             goal_cols.append([code * _GOAL_LEVELS + wanted - 1 for code, wanted in known])
             goal_vals.append([1.0 / len(goals)] * len(known) if goals else [])

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .model import Eligibility, Person
+from .model import Eligibility, Person, best_levels
 
 __all__ = ["REFERENCE_INSTANT", "MentorContexts", "MentorIndex", "utc_offset_hours"]
 
@@ -287,7 +287,4 @@ def _csr_of(
 
 
 def _max_levels(person: Person) -> dict[str, float]:
-    levels: dict[str, float] = {}
-    for skill in person.skills:
-        levels[skill.name] = max(levels.get(skill.name, 0.0), float(skill.level))
-    return levels
+    return {name: float(level) for name, level in best_levels(person.skills).items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -12,6 +13,7 @@ __all__ = [
     "ProfileEntry",
     "Skill",
     "Weights",
+    "best_levels",
 ]
 
 DepartmentPreference = Literal["same", "other", "any"]
@@ -27,6 +29,15 @@ class Skill:
     def __post_init__(self) -> None:
         if not 1 <= self.level <= 5:
             raise ValueError(f"skill level must be 1..5, got {self.level}")
+
+
+def best_levels(skills: Sequence[Skill]) -> dict[str, int]:
+    """Skill name -> its highest level (a skill or goal listed twice counts once), in the
+    order of first mention."""
+    levels: dict[str, int] = {}
+    for skill in skills:
+        levels[skill.name] = max(levels.get(skill.name, 0), skill.level)
+    return levels
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from .components import COMPONENTS, working_hours_overlap
 from .index import FloatArray, IntArray, MentorIndex, utc_offset_hours
-from .model import Eligibility, Person, Weights
+from .model import Eligibility, Person, Weights, best_levels
 from .scoring import assess
 
 __all__ = ["Explanation", "Suggestion", "demand_penalty", "explain", "explain_pairs", "suggest"]
@@ -41,7 +41,7 @@ def explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping
     reasons: list[str] = []
 
     offered = {s.name: s.level for s in mentor.skills}
-    goal_names = list(dict.fromkeys(g.name for g in mentee.goals))
+    goal_names = list(best_levels(mentee.goals))
     covered = [name for name in goal_names if name in offered]
     if covered:
         reasons.append(f"covers {len(covered)} of your {len(goal_names)} goals: {', '.join(covered)}")
