@@ -4,16 +4,14 @@
 mentorships (the seats taken), ``pending`` the proposed ones (the demand on the mentor).
 """
 
-from typing import Any
-
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from tandem_matching.adapters import Document
 from tandem_matching.domain.mentorship import MentorLoad, Seats
 
 __all__ = ["MongoMentorLoads"]
 
-Document = dict[str, Any]
 _COUNTS = {"active": 1, "pending": 1}
 
 

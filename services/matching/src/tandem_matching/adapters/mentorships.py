@@ -2,19 +2,18 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING
 from tandem_chassis import AggregateStore
 from tandem_contracts import MentorshipSnapshot
 
+from tandem_matching.adapters import Document
 from tandem_matching.adapters.contract import mentorship_event, mentorship_of, snapshot_of
 from tandem_matching.domain.lifecycle import State
 from tandem_matching.domain.mentorship import OPEN, Mentorship, Seats
 
 __all__ = ["MongoMentorships"]
 
-Document = dict[str, Any]
 _FIELDS = tuple(MentorshipSnapshot.model_fields)
 
 

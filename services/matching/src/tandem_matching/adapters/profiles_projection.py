@@ -12,11 +12,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from tandem_contracts import ProfileSnapshot
 
+from tandem_matching.adapters import Document
 from tandem_matching.domain.model import Person, ProfileEntry, Skill
 
 __all__ = ["ProfileProjection", "entry_of"]
 
-Document = dict[str, Any]
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
 

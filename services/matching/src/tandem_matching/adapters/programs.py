@@ -6,13 +6,12 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from tandem_chassis import AggregateStore
 
+from tandem_matching.adapters import Document
 from tandem_matching.adapters.contract import program_created, round_completed
 from tandem_matching.domain.model import Eligibility, Weights
 from tandem_matching.domain.programs import Program, Round, RoundPair, RoundReport
 
 __all__ = ["MongoPrograms", "MongoRounds"]
-
-Document = dict[str, Any]
 
 
 def _listed(values: Any) -> tuple[str, ...] | None:
