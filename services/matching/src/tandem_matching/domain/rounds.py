@@ -13,7 +13,7 @@ from .batch import MenteeBatch
 from .index import MentorIndex
 from .model import Person
 from .programs import Program, ProgramTerms
-from .scoring import round_candidates
+from .scoring import candidates_of
 from .suggestions import Explanation, explain
 
 __all__ = ["PROFILE_UNKNOWN", "PlannedPair", "RoundPlan", "plan_round", "round_mentors"]
@@ -69,7 +69,7 @@ def plan_round(
     batch = MenteeBatch(
         index, mentees, terms.weights, excluded_pairs=excluded_pairs, eligibility=terms.eligibility
     )
-    candidates = round_candidates(index, mentees, batch=batch)  # also finds every reason
+    candidates = candidates_of(batch)  # also finds every reason
     if index.size and mentees:
         result = assign(candidates, None, index.free_capacity, objective=program.objective)
     else:

@@ -18,6 +18,7 @@ from .model import Eligibility, Person, Weights
 __all__ = [
     "Assessment",
     "assess",
+    "candidates_of",
     "components",
     "round_candidates",
     "score_matrix",
@@ -102,18 +103,22 @@ def round_candidates(
     top_k: int = 40,
     excluded_pairs: Collection[tuple[str, str]] = (),
     eligibility: Eligibility | None = None,
-    batch: MenteeBatch | None = None,
 ) -> Candidates:
+    """`candidates_of` a batch of these mentees."""
+    batch = MenteeBatch(index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility)
+    return candidates_of(batch, top_k=top_k)
+
+
+def candidates_of(batch: MenteeBatch, *, top_k: int = 40) -> Candidates:
     """The best `top_k` feasible mentors of every mentee, scored block by block without the
-    dense matrix, with the constraint `reasons` of mentees that have no feasible mentor.
+    dense matrix, with the constraint `reasons` of mentees that have no feasible mentor (also
+    left in `batch.reasons`).
 
     The result carries its `pruning` (best left-out score per mentee and a rescoring hook),
     so `assign(candidates, None, capacities)` certifies optimality over *every* feasible pair
     and adds pruned pairs back when needed. Scores are bit-identical to `score_matrix`.
     """
-    if batch is None:
-        batch = MenteeBatch(index, mentees, weights, excluded_pairs=excluded_pairs, eligibility=eligibility)
-    m, n = batch.size, index.size
+    m, n = batch.size, batch.index.size
     bound = np.full(m, -np.inf)
     rows_out: list[IntArray] = []
     cols_out: list[IntArray] = []
