@@ -1,6 +1,6 @@
 """Scores for one mentee or a whole round, all through the one core (`batch.MenteeBatch`).
 
-The score is in [0, 1]: the normalised weighted sum of the components (see `components`).
+The score is in [0, 1]: the normalised weighted sum of the components (module `components`).
 """
 
 from __future__ import annotations
