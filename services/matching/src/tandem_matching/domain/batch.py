@@ -150,10 +150,10 @@ class MenteeBatch:
         w_goal, w_interest = self.weights["goal_fit"], self.weights["interests"]
         if w_goal:
             out += np.where(self.has_goals[rows], 0.0, w_goal * UNKNOWN)[:, None]
-            fit = sp.csr_matrix(self.goals[rows] @ self.index.goal_matrix())
+            fit: sp.csr_matrix = self.goals[rows] @ self.index.goal_matrix()
             _add_sparse(out, fit, w_goal * fit.data)
         if w_interest:
-            shared = sp.csr_matrix(self.interests[rows] @ self.index.interest_matrix())
+            shared: sp.csr_matrix = self.interests[rows] @ self.index.interest_matrix()
             r = np.repeat(np.arange(rows.size), np.diff(shared.indptr))
             union = self.n_interests[rows][r] + self.index.n_interests[shared.indices] - shared.data
             _add_sparse(out, shared, w_interest * (shared.data / union))
