@@ -1,25 +1,26 @@
 """The composition root: the only place real adapters are built."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 from fastapi import FastAPI
 from tandem_chassis import Delivery, ServiceRuntime
+from tandem_chassis.concurrency import every
 from tandem_chassis.consumer import BatchItem
 from tandem_chassis.logging import get_logger
 from tandem_contracts import CloudEvent, EventData, topics
 
-from tandem_matching.adapters.mentor_load import MentorLoadRepository
-from tandem_matching.adapters.mentorships import MentorshipRepository
+from tandem_matching.adapters.mentor_load import MongoMentorLoads
+from tandem_matching.adapters.mentorships import MongoMentorships
 from tandem_matching.adapters.profiles_projection import ProfileProjection
-from tandem_matching.adapters.programs import ProgramRepository, RoundRepository
+from tandem_matching.adapters.programs import MongoPrograms, MongoRounds
 from tandem_matching.config import Settings
 from tandem_matching.entrypoints import http
-from tandem_matching.entrypoints.deps import Adapters
+from tandem_matching.entrypoints.deps import unit_of_work
 from tandem_matching.entrypoints.profile_events import on_profile_event, on_profile_events
-from tandem_matching.service_layer.mentorships import expire_due_proposals, reconcile_loads
+from tandem_matching.service_layer.mentorships import expire_due_proposals
 from tandem_matching.service_layer.pool import MentorPool
+from tandem_matching.service_layer.seats import reconcile_loads
+from tandem_matching.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["build_app"]
 
@@ -28,85 +29,60 @@ MENTORSHIPS = "mentorships"
 PROGRAMS = "programs"
 
 
+async def build_unit_of_work(rt: ServiceRuntime, settings: Settings) -> UnitOfWork:
+    """The real repositories on the service's database, their indexes, and a warm mentor pool."""
+    profiles = ProfileProjection(rt.collection("profiles"), rt.collection("counters"))
+    loads = MongoMentorLoads(rt.collection("mentor_load"))
+    mentorships = MongoMentorships(rt.aggregate_store(MENTORSHIPS))
+    programs = MongoPrograms(rt.aggregate_store(PROGRAMS))
+    rounds = MongoRounds(rt.collection("rounds"))
+    for repository in (profiles, mentorships, programs, rounds):
+        await repository.create_indexes()
+    pool = MentorPool(projection=profiles, loads=loads, refresh_interval_s=settings.pool_refresh_interval_s)
+    await pool.poll()  # the index is ready before the first request
+    return UnitOfWork(
+        profiles=profiles,
+        mentorships=mentorships,
+        loads=loads,
+        programs=programs,
+        rounds=rounds,
+        pool=pool,
+        settings=settings,
+    )
+
+
 def build_app(settings: Settings) -> FastAPI:
     runtime = ServiceRuntime(settings)
     runtime.publish_outbox_of(MENTORSHIPS, PROGRAMS)
-    app: FastAPI | None = None
-
-    def adapters() -> Adapters:
-        assert app is not None
-        wired: Adapters = app.state.matching
-        return wired
-
-    @runtime.on_startup
-    async def wire(rt: ServiceRuntime) -> None:
-        projection = ProfileProjection(rt.collection("profiles"), rt.collection("counters"))
-        loads = MentorLoadRepository(rt.collection("mentor_load"))
-        wired = Adapters(
-            projection=projection,
-            pool=MentorPool(
-                projection=projection,
-                loads=loads,
-                refresh_interval_s=settings.pool_refresh_interval_s,
-            ),
-            mentorships=MentorshipRepository(rt.aggregate_store(MENTORSHIPS)),
-            loads=loads,
-            programs=ProgramRepository(rt.aggregate_store(PROGRAMS)),
-            rounds=RoundRepository(rt.collection("rounds")),
-            default_expiry=timedelta(days=settings.proposal_expiry_days),
-            max_suggestions=settings.max_suggestions,
-        )
-        await projection.create_indexes()
-        await wired.mentorships.create_indexes()
-        await wired.programs.create_indexes()
-        await wired.rounds.create_indexes()
-        await wired.pool.poll()  # the index is ready before the first request
-        assert app is not None
-        app.state.matching = wired
-
-    async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
-        await on_profile_event(event, data, delivery, adapters=adapters())
-
-    async def on_events(items: list[BatchItem]) -> None:
-        await on_profile_events(items, adapters=adapters())
-
-    def periodic(
-        name: str, interval_s: float, job: Callable[[Adapters], Awaitable[int]]
-    ) -> Callable[[ServiceRuntime], Awaitable[None]]:
-        async def loop(rt: ServiceRuntime) -> None:
-            while True:
-                try:
-                    done = await job(adapters())
-                except Exception as error:  # the job must survive a store outage; it runs again
-                    log.warning(f"{name} job failed", error=str(error)[:300])
-                else:
-                    if done:
-                        log.info(f"{name} job changed mentorships", count=done)
-                await asyncio.sleep(interval_s)
-
-        return loop
-
-    async def expire(wired: Adapters) -> int:
-        return await expire_due_proposals(mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool)
-
-    async def reconcile(wired: Adapters) -> int:
-        return await reconcile_loads(mentorships=wired.mentorships, loads=wired.loads, pool=wired.pool)
-
-    async def poll_pool(rt: ServiceRuntime) -> None:
-        pool = adapters().pool
-        while True:
-            await asyncio.sleep(settings.pool_refresh_interval_s)
-            try:
-                await pool.poll()
-            except Exception as error:  # a store outage must not end the poller
-                log.warning("mentor pool poll failed", error=str(error)[:300])
-
-    runtime.subscribe(topics.PROFILES, on_event, batch_handler=on_events)
-    runtime.run_in_background(poll_pool, "mentor-pool-poller")
-    runtime.run_in_background(periodic("expiry", settings.expiry_interval_s, expire), "expiry")
-    runtime.run_in_background(
-        periodic("load-reconcile", settings.load_reconcile_interval_s, reconcile), "load-reconcile"
-    )
     app = runtime.http_app([http.router], title="Tandem matching", larger_bodies=http.LARGER_BODIES)
     http.install_error_handlers(app)
+
+    async def wire(rt: ServiceRuntime) -> None:
+        app.state.uow = await build_unit_of_work(rt, settings)
+
+    async def on_event(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
+        await on_profile_event(unit_of_work(app), event, data, delivery)
+
+    async def on_events(items: list[BatchItem]) -> None:
+        await on_profile_events(unit_of_work(app), items)
+
+    def periodic(name: str, interval_s: float, job: Callable[[UnitOfWork], Awaitable[int | None]]) -> None:
+        async def run_job() -> None:
+            changed = await job(unit_of_work(app))
+            if changed:
+                log.info(f"{name} job changed mentorships", count=changed)
+
+        async def loop(rt: ServiceRuntime) -> None:
+            await every(name, interval_s, run_job)
+
+        runtime.run_in_background(loop, name)
+
+    async def poll_pool(uow: UnitOfWork) -> None:
+        await uow.pool.poll()  # other replicas' writes
+
+    runtime.on_startup(wire)
+    runtime.subscribe(topics.PROFILES, on_event, batch_handler=on_events)
+    periodic("mentor-pool-poller", settings.pool_refresh_interval_s, poll_pool)
+    periodic("expiry", settings.expiry_interval_s, expire_due_proposals)
+    periodic("load-reconcile", settings.load_reconcile_interval_s, reconcile_loads)
     return app

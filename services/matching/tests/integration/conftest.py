@@ -20,8 +20,8 @@ class RunningMatching:
         self.app, self.settings, self.client = app, settings, client
 
     @property
-    def adapters(self) -> Any:
-        return self.app.state.matching
+    def uow(self) -> Any:
+        return self.app.state.uow
 
     def db(self, name: str) -> Any:
         return self.app.state.runtime.collection(name)
@@ -48,7 +48,7 @@ class RunningMatching:
             have = {d["_id"]: d["version"] for d in found}
             if not all(have.get(k, 0) >= v for k, v in versions.items()):
                 return False
-            pool = self.adapters.pool
+            pool = self.uow.pool
             await pool.poll()  # as the background poller does every interval
             return all(pool.versions.get(k, 0) >= v for k, v in versions.items())
 
@@ -79,12 +79,12 @@ FAST = {"expiry_interval_s": 0.2, "pool_refresh_interval_s": 0.5}
 
 
 @pytest.fixture
-def matching_settings(service_settings) -> Callable[..., Settings]:  # type: ignore[no-untyped-def]
+def matching_settings(service_settings) -> Callable[..., Settings]:
     return lambda **overrides: service_settings(Settings, "matching", **(FAST | overrides))
 
 
 @pytest.fixture
-async def matching(matching_settings) -> AsyncIterator[RunningMatching]:  # type: ignore[no-untyped-def]
+async def matching(matching_settings) -> AsyncIterator[RunningMatching]:
     async with running_matching(matching_settings()) as running:
         yield running
 

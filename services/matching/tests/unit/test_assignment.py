@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tandem_matching.domain.assignment import (
     CAPACITY_EXHAUSTED,
-    NO_ELIGIBLE_MENTOR,
+    NO_FEASIBLE_MENTOR,
     NO_POSITIVE_SCORE,
     Candidates,
     assign,
@@ -127,7 +127,7 @@ def test_unmatched_mentees_carry_the_reason():
     assert result.pairs == [(0, 0, 0.9)]
     assert result.unmatched == {
         1: CAPACITY_EXHAUSTED,
-        2: NO_ELIGIBLE_MENTOR,
+        2: NO_FEASIBLE_MENTOR,
         3: NO_POSITIVE_SCORE,
     }
     participation = assign(scores, feasible, np.array([1, 1]), objective="participation")

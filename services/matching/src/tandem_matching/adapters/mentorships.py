@@ -1,49 +1,34 @@
 """Mentorships in MongoDB: one aggregate document each, with its own outbox."""
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
 
 from pymongo import ASCENDING
 from tandem_chassis import AggregateStore
-from tandem_contracts import (
-    MentorshipAccepted,
-    MentorshipDeclined,
-    MentorshipEnded,
-    MentorshipExpired,
-    MentorshipProposed,
-    MentorshipSnapshot,
-)
-from tandem_contracts.base import EventData
+from tandem_contracts import MentorshipSnapshot
 
-__all__ = ["CLOSED", "OPEN", "MentorshipRepository"]
+from tandem_matching.adapters import Document
+from tandem_matching.adapters.contract import mentorship_event, mentorship_of, snapshot_of
+from tandem_matching.domain.lifecycle import State
+from tandem_matching.domain.mentorship import OPEN, Mentorship, Seats
 
-Document = dict[str, Any]
-OPEN = ("proposed", "accepted")
-CLOSED = ("declined", "ended")  # pairs never suggested or proposed again
-_EVENT_OF: dict[str, type[MentorshipSnapshot]] = {
-    "proposed": MentorshipProposed,
-    "accepted": MentorshipAccepted,
-    "declined": MentorshipDeclined,
-    "expired": MentorshipExpired,
-    "ended": MentorshipEnded,
-}
+__all__ = ["MongoMentorships"]
+
 _FIELDS = tuple(MentorshipSnapshot.model_fields)
 
 
-def snapshot_of(document: Document) -> MentorshipSnapshot:
-    state = {name: document.get(name) for name in _FIELDS if document.get(name) is not None}
-    return MentorshipSnapshot.model_validate(state | {"version": document["version"]})
+def _mentorship(document: Document) -> Mentorship:
+    state = {name: document[name] for name in _FIELDS if document.get(name) is not None}
+    return mentorship_of(MentorshipSnapshot.model_validate(state | {"version": document["version"]}))
 
 
-def _event(snapshot: MentorshipSnapshot) -> EventData:
-    return _EVENT_OF[snapshot.status].model_validate(snapshot.model_dump())
+def _state(mentorship: Mentorship) -> Document:
+    return snapshot_of(mentorship).model_dump(exclude={"version"})
 
 
-def _state(snapshot: MentorshipSnapshot) -> Document:
-    return snapshot.model_dump(exclude={"version"})
+class MongoMentorships:
+    """Writes are guarded by version: a change carrying version v lands only over v - 1."""
 
-
-class MentorshipRepository:
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
         self.collection = store.collection
@@ -55,22 +40,29 @@ class MentorshipRepository:
         await self.collection.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
         await self.collection.create_index([("program_id", ASCENDING), ("status", ASCENDING)])
 
-    async def get(self, mentorship_id: str) -> Document | None:
-        return await self.store.get(mentorship_id)
+    async def get(self, mentorship_id: str) -> Mentorship | None:
+        document = await self.store.get(mentorship_id)
+        return _mentorship(document) if document is not None else None
 
-    async def create(self, snapshot: MentorshipSnapshot) -> bool:
+    async def add(self, proposal: Mentorship) -> bool:
         """Insert a new proposal with its ``mentorship.proposed`` event; False if it exists."""
-        snapshot = snapshot.model_copy(update={"version": 1})
-        return await self.store.create(snapshot.mentorship_id, _state(snapshot), [_event(snapshot)])
+        return await self.store.create(proposal.mentorship_id, _state(proposal), [mentorship_event(proposal)])
 
-    async def save(self, current: Document, changed: MentorshipSnapshot) -> bool:
-        """Write the new state and its event if nobody wrote since ``current``; False otherwise."""
-        changed = changed.model_copy(update={"version": current["version"] + 1})
-        return await self.store.update(current, _state(changed), [_event(changed)])
+    async def _current(self, changed: Mentorship) -> Document | None:
+        current = await self.store.get(changed.mentorship_id)
+        return current if current is not None and current["version"] == changed.version - 1 else None
 
-    async def forget_message(self, current: Document) -> bool:
+    async def save(self, changed: Mentorship) -> bool:
+        """Write the change and its ``mentorship.<status>`` event; False if another write won."""
+        current = await self._current(changed)
+        if current is None:
+            return False
+        return await self.store.update(current, _state(changed), [mentorship_event(changed)])
+
+    async def forget_message(self, changed: Mentorship) -> bool:
         """Drop the personal message (no event: the published ones are immutable history)."""
-        return await self.store.update(current, {"message": None})
+        current = await self._current(changed)
+        return current is not None and await self.store.update(current, {"message": None})
 
     async def find(
         self,
@@ -79,9 +71,9 @@ class MentorshipRepository:
         mentee_ids: list[str] | None = None,
         mentor_id: str | None = None,
         program_id: str | None = None,
-        statuses: Iterable[str] | None = None,
+        statuses: Iterable[State] | None = None,
         limit: int = 0,
-    ) -> list[Document]:
+    ) -> list[Mentorship]:
         query: Document = {}
         if mentee_id is not None:
             query["mentee_id"] = mentee_id
@@ -92,35 +84,34 @@ class MentorshipRepository:
         if program_id is not None:
             query["program_id"] = program_id
         if statuses is not None:
-            query["status"] = {"$in": list(statuses)}
+            query["status"] = {"$in": [State(s).value for s in statuses]}
         cursor = self.collection.find(query).sort("_id", ASCENDING)
         if limit:
             cursor = cursor.limit(limit)
-        return await cursor.to_list()
+        return [_mentorship(document) async for document in cursor]
 
-    async def of_employee(self, employee_id: str, *, status: str | None, limit: int) -> list[Document]:
+    async def of_employee(self, employee_id: str, *, status: State | None, limit: int) -> list[Mentorship]:
         """Mentorships where the employee is mentor or mentee (two simple queries, merged)."""
         statuses = [status] if status else None
         found = await self.find(mentee_id=employee_id, statuses=statuses, limit=limit)
         found += await self.find(mentor_id=employee_id, statuses=statuses, limit=limit)
-        found.sort(key=lambda d: d["_id"])
+        found.sort(key=lambda m: m.mentorship_id)
         return found[:limit] if limit else found
 
-    async def due_to_expire(self, now: Any, *, limit: int = 500) -> list[Document]:
-        cursor = self.collection.find({"status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}).limit(
-            limit
-        )
-        return await cursor.to_list()
+    async def due_to_expire(self, now: datetime, *, limit: int = 500) -> list[str]:
+        query = {"status": State.PROPOSED.value, "expires_at": {"$lte": now}}
+        cursor = self.collection.find(query, {"_id": 1}).limit(limit)
+        return [str(document["_id"]) async for document in cursor]
 
-    async def open_counts(self) -> dict[str, tuple[int, int]]:
-        """Per mentor: (open mentorships, of which proposed), counted from the aggregates."""
-        pipeline = [
-            {"$match": {"status": {"$in": list(OPEN)}}},
+    async def open_counts(self) -> dict[str, Seats]:
+        """Per mentor: the seats their open mentorships take, counted from the aggregates."""
+        pipeline: list[Document] = [
+            {"$match": {"status": {"$in": [s.value for s in OPEN]}}},
             {"$group": {"_id": {"mentor": "$mentor_id", "status": "$status"}, "n": {"$sum": 1}}},
         ]
-        counts: dict[str, tuple[int, int]] = {}
+        counts: dict[str, Seats] = {}
         async for row in await self.collection.aggregate(pipeline):
             mentor, status, n = row["_id"]["mentor"], row["_id"]["status"], int(row["n"])
-            active, pending = counts.get(mentor, (0, 0))
-            counts[mentor] = (active + n, pending + (n if status == "proposed" else 0))
+            pending = n if status == State.PROPOSED.value else 0
+            counts[mentor] = counts.get(mentor, Seats()).plus(Seats(n, pending))
         return counts

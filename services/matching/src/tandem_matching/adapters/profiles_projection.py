@@ -12,9 +12,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from tandem_contracts import ProfileSnapshot
 
-__all__ = ["SEQ_FIELD", "ProfileProjection"]
+from tandem_matching.adapters import Document
+from tandem_matching.domain.model import Person, ProfileEntry, Skill
 
-Document = dict[str, Any]
+__all__ = ["ProfileProjection", "entry_of"]
+
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
 
@@ -27,6 +29,50 @@ def _fields_of(snapshot: ProfileSnapshot) -> Document:
             employee_id=snapshot.employee_id, version=snapshot.version, status="erased"
         )
     return snapshot.model_dump(mode="json", exclude={"version"})
+
+
+def _skills(values: Any) -> tuple[Skill, ...]:
+    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
+
+
+def _person(document: Document) -> Person | None:
+    """The projection's snapshot as the domain sees it; None for an erased profile."""
+    if document.get("status") == "erased":
+        return None
+    preferences = document.get("preferences") or {}
+    return Person(
+        employee_id=document["_id"],
+        active=document.get("status") == "active",
+        roles=frozenset(document.get("roles") or ()),
+        department=document.get("department"),
+        level=document.get("level"),
+        manager_id=document.get("manager_id"),
+        location=document.get("location"),
+        timezone=document.get("timezone"),
+        languages=tuple(document.get("languages") or ()),
+        skills=_skills(document.get("skills")),
+        goals=_skills(document.get("goals")),
+        interests=tuple(str(i).strip().lower() for i in document.get("interests") or ()),
+        mentor_capacity=int(document.get("mentor_capacity") or 0),
+        department_preference=preferences.get("department", "any"),
+    )
+
+
+def _entry(document: Document) -> ProfileEntry:
+    return ProfileEntry(
+        employee_id=document["_id"],
+        version=int(document.get("version", 0)),
+        status=str(document.get("status")),
+        person=_person(document),
+        seq=int(document.get(SEQ_FIELD, 0)),
+    )
+
+
+def entry_of(snapshot: ProfileSnapshot, *, seq: int = 0) -> ProfileEntry:
+    """The entry the projection holds once it stored ``snapshot``."""
+    return _entry(
+        {**_fields_of(snapshot), "_id": snapshot.employee_id, "version": snapshot.version, SEQ_FIELD: seq}
+    )
 
 
 class ProfileProjection:
@@ -94,17 +140,18 @@ class ProfileProjection:
         # answers without nModified, which pymongo reports as a KeyError: redo them one by one.
         except (BulkWriteError, KeyError):
             return sum([await self.apply(snapshot) for snapshot in fresh])
-        return len(result.upserted_ids) + int(result.bulk_api_result.get("nMatched", 0))
+        return len(result.upserted_ids or {}) + int(result.bulk_api_result.get("nMatched", 0))
 
     async def last_seq(self) -> int:
         """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""
         counter = await self.counters.find_one({"_id": _COUNTER_ID})
         return int(counter["value"]) if counter else 0
 
-    async def get(self, employee_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": employee_id})
+    async def get(self, employee_id: str) -> ProfileEntry | None:
+        document = await self.collection.find_one({"_id": employee_id})
+        return _entry(document) if document is not None else None
 
-    async def changed_since(self, seq: int) -> list[Document]:
+    async def changed_since(self, seq: int) -> list[ProfileEntry]:
         """Snapshots written after ``seq`` (all of them for 0), in no particular order."""
         cursor = self.collection.find({SEQ_FIELD: {"$gt": seq}} if seq > 0 else {})
-        return await cursor.to_list()
+        return [_entry(document) async for document in cursor]

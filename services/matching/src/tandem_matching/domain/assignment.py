@@ -9,7 +9,8 @@ Scores are scaled to integers (x 1e6), so optimality is exact up to that roundin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +31,7 @@ from .index import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "CAPACITY_EXHAUSTED",
-    "NO_ELIGIBLE_MENTOR",
+    "NO_FEASIBLE_MENTOR",
     "NO_POSITIVE_SCORE",
     "SCALE",
     "Assignment",
@@ -40,6 +41,7 @@ __all__ = [
     "assign_exact_dense",
     "assign_greedy",
     "load_histogram",
+    "loads_histogram",
     "mentor_loads",
 ]
 
@@ -47,7 +49,8 @@ Objective = Literal["score", "participation"]
 SCALE = 1_000_000
 _NO_INT = np.zeros(0, dtype=np.int64)
 NEAR_MARGIN = SCALE // 100  # pairs within 0.01 of violating join the violators
-NO_ELIGIBLE_MENTOR = "no_eligible_mentor"  # not a single feasible candidate
+# Not one feasible candidate pair (the constraints' reason says why; this is the solver's view).
+NO_FEASIBLE_MENTOR = "no_feasible_mentor"
 CAPACITY_EXHAUSTED = "capacity_exhausted"  # had candidates; their seats went to others
 NO_POSITIVE_SCORE = "no_positive_score"  # objective "score": every candidate scores 0
 
@@ -93,7 +96,7 @@ def _unmatched(
         if i in matched:
             continue
         if not has_feasible[i]:
-            reasons[i] = NO_ELIGIBLE_MENTOR
+            reasons[i] = NO_FEASIBLE_MENTOR
         elif not has_profitable[i]:
             reasons[i] = NO_POSITIVE_SCORE
         else:
@@ -213,42 +216,13 @@ def assign(
     capacities = np.asarray(capacities, dtype=np.int64)
     dense: tuple[FloatArray, BoolArray] | None = None
     if isinstance(scores, Candidates):
-        cands = scores
+        full = scores
     else:
         dense = (scores, _required(feasible))
-        cands = Candidates.from_dense(scores, dense[1], top_k)
-    full = cands
-    pruning = full.pruning if dense is None else None
-    if objective == "score":
-        cands = cands.where(np.rint(cands.score * SCALE) > 0)
-
-    def cost_of(values: FloatArray) -> IntArray:
-        return _int_costs(values, objective, full.n_mentees)
-
-    def gain_of(values: FloatArray) -> IntArray:
-        return -_int_costs(values, objective, full.n_mentees)
-
-    m, n = full.n_mentees, full.n_mentors
-    optimal: bool | None = None
-    for _ in range(max_rounds):
-        gains = gain_of(cands.score)
-        solved = _solve_flow(cands, gains, capacities)
-        chosen = solved.chosen
-        if dense is None and pruning is None:
-            break
-        duals = dual_prices(cands, gains, chosen, capacities)
-        surplus, price = duals if duals is not None else solved.residual_duals(m, n)
-        if dense is not None:
-            potentials = np.concatenate([surplus, -price, np.zeros(1, dtype=np.int64)])
-            extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, cost_of)
-        else:
-            assert pruning is not None
-            extra = _pruned_violations(pruning, cands, surplus, price, gain_of, margin=NEAR_MARGIN)
-        optimal = extra.size == 0
-        if optimal:
-            break
-        cands = cands.union(extra)
-
+        full = Candidates.from_dense(scores, dense[1], top_k)
+    cands = full.where(np.rint(full.score * SCALE) > 0) if objective == "score" else full
+    costs = _Costs(objective, full.n_mentees)
+    chosen, cands, optimal = _certified_flow(cands, capacities, costs, dense, full.pruning, max_rounds)
     picked = np.flatnonzero(chosen)
     pairs = list(
         zip(
@@ -258,6 +232,7 @@ def assign(
             strict=True,
         )
     )
+    m = full.n_mentees
     if dense is not None:
         has_feasible = dense[1].any(axis=1)
         has_profitable = (dense[1] & (np.rint(dense[0] * SCALE) > 0)).any(axis=1)
@@ -266,9 +241,52 @@ def assign(
         has_profitable = np.bincount(cands.mentee, minlength=m) > 0
     if objective == "participation":
         has_profitable = has_feasible
-    matched = {i for i, _, _ in pairs}
-    reasons = _unmatched(m, matched, has_feasible, has_profitable)
+    reasons = _unmatched(m, {i for i, _, _ in pairs}, has_feasible, has_profitable)
     return Assignment(pairs, reasons, optimal)
+
+
+@dataclass(frozen=True, slots=True)
+class _Costs:
+    objective: Objective
+    n_mentees: int
+
+    def cost(self, values: FloatArray) -> IntArray:
+        return _int_costs(values, self.objective, self.n_mentees)
+
+    def gain(self, values: FloatArray) -> IntArray:
+        return -_int_costs(values, self.objective, self.n_mentees)
+
+
+def _certified_flow(
+    cands: Candidates,
+    capacities: IntArray,
+    costs: _Costs,
+    dense: tuple[FloatArray, BoolArray] | None,
+    pruning: Pruning | None,
+    max_rounds: int,
+) -> tuple[BoolArray, Candidates, bool | None]:
+    """Solve over `cands`; with a dense matrix or a pruning, add the left-out pairs that could
+    improve the flow and solve again until none can (`optimal`), at most `max_rounds` times."""
+    m, n = cands.n_mentees, cands.n_mentors
+    optimal: bool | None = None
+    for _ in range(max_rounds):
+        gains = costs.gain(cands.score)
+        solved = _solve_flow(cands, gains, capacities)
+        if dense is None and pruning is None:
+            return solved.chosen, cands, None
+        duals = dual_prices(cands, gains, solved.chosen, capacities)
+        surplus, price = duals if duals is not None else solved.residual_duals(m, n)
+        if dense is not None:
+            potentials = np.concatenate([surplus, -price, np.zeros(1, dtype=np.int64)])
+            extra = dense_arcs_violating(dense[0], dense[1], cands, potentials, costs.cost)
+        else:
+            assert pruning is not None
+            extra = _pruned_violations(pruning, cands, surplus, price, costs.gain, margin=NEAR_MARGIN)
+        optimal = extra.size == 0
+        if optimal:
+            break
+        cands = cands.union(extra)
+    return solved.chosen, cands, optimal
 
 
 def assign_exact_dense(
@@ -336,5 +354,12 @@ def mentor_loads(assignment: Assignment, n_mentors: int) -> IntArray:
 
 def load_histogram(assignment: Assignment, n_mentors: int) -> dict[int, int]:
     """`{load: number of mentors with that many assigned mentees}`, including load 0."""
-    counts = np.bincount(mentor_loads(assignment, n_mentors))
-    return {load: int(c) for load, c in enumerate(counts.tolist()) if c}
+    return loads_histogram((j for _, j, _ in assignment.pairs), n_mentors)
+
+
+def loads_histogram(mentors: Iterable[Hashable], n_mentors: int) -> dict[int, int]:
+    """`{load: mentors with that load}` of `n_mentors`, given the mentor of every pair."""
+    per_mentor = Counter(mentors)
+    counts = Counter(per_mentor.values())
+    counts[0] = n_mentors - len(per_mentor)
+    return {load: count for load, count in sorted(counts.items()) if count}

@@ -150,6 +150,26 @@ def dual_prices(
     own[mentee[chosen]] = gains[chosen]
     load = np.bincount(mentor[chosen], minlength=n)
 
+    price = _lowest_prices(cands, gains, assigned, own)
+    if price is None:
+        return None
+
+    caps = np.asarray(capacities, dtype=np.int64)
+    price[caps <= 0] = BIG_PRICE
+    surplus = np.where(assigned >= 0, own - price[np.maximum(assigned, 0)], 0)
+    if (surplus < 0).any() or (price[(load < caps) & (caps > 0)] != 0).any():
+        return None
+    if (load > np.maximum(caps, 0)).any():
+        return None
+    if (gains > surplus[mentee] + price[mentor]).any():
+        return None
+    return surplus, price
+
+
+def _lowest_prices(cands: Candidates, gains: IntArray, assigned: IntArray, own: IntArray) -> IntArray | None:
+    """Mentor prices from what unmatched mentees would pay, raised along "mentee at a could
+    move to b" edges (longest paths); None on a positive cycle (the choice is not optimal)."""
+    n, mentee, mentor = cands.n_mentors, cands.mentee, cands.mentor
     price = np.zeros(n, dtype=np.int64)
     at = assigned[mentee]
     free = at < 0
@@ -164,26 +184,14 @@ def dual_prices(
     for _ in range(n + 2):
         sel = active[src]
         if not sel.any():
-            break
+            return price
         best = np.full(n, floor, dtype=np.int64)
         np.maximum.at(best, dst[sel], price[src[sel]] + weight[sel])
         active = best > price
         if not active.any():
-            break
+            return price
         price = np.maximum(price, best)
-    else:
-        return None  # still rising after n rounds: a positive cycle, `chosen` is not optimal
-
-    caps = np.asarray(capacities, dtype=np.int64)
-    price[caps <= 0] = BIG_PRICE
-    surplus = np.where(assigned >= 0, own - price[np.maximum(assigned, 0)], 0)
-    if (surplus < 0).any() or (price[(load < caps) & (caps > 0)] != 0).any():
-        return None
-    if (load > np.maximum(caps, 0)).any():
-        return None
-    if (gains > surplus[mentee] + price[mentor]).any():
-        return None
-    return surplus, price
+    return None  # still rising after n rounds: a positive cycle
 
 
 def residual_potentials(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .model import Eligibility, Person
+from .model import Eligibility, Person, best_levels
 
-__all__ = ["REFERENCE_INSTANT", "MentorIndex", "utc_offset_hours"]
+__all__ = ["REFERENCE_INSTANT", "MentorContexts", "MentorIndex", "utc_offset_hours"]
 
 # Offsets are taken at one fixed instant so scores are reproducible; DST is ignored on purpose.
 REFERENCE_INSTANT = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -23,6 +25,16 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 _NO_POSITIONS: IntArray = np.zeros(0, dtype=np.int64)
+_GOAL_LEVELS = 5  # Skill levels are 1..5
+
+
+@dataclass(frozen=True, slots=True)
+class MentorContexts:
+    """The distinct (level, UTC offset, department code) of the mentors; NaN / -1 unknown."""
+
+    level: FloatArray
+    offset: FloatArray
+    department: IntArray
 
 
 @lru_cache(maxsize=1024)
@@ -97,6 +109,20 @@ class MentorIndex:
         self.active: BoolArray = np.array([m.active for m in self.mentors], dtype=np.bool_)
         self.is_mentor: BoolArray = np.array([("mentor" in m.roles) for m in self.mentors], dtype=np.bool_)
         self.free_capacity: IntArray = np.array([m.free_capacity for m in self.mentors], dtype=np.int64)
+        self._levels_and_zones()
+        self.departments = _Vocab()
+        self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)
+        self.locations = _Vocab()
+        self.loc_code: IntArray = self.locations.codes_of(m.location for m in self.mentors)
+        self._postings()
+        self._reporting_lines()
+        self._eligible_cache: dict[Eligibility, BoolArray] = {}
+        self._reports: dict[int, IntArray] | None = None
+        # Derived structures built lazily by the scoring code (keyed by name).
+        self.cache: dict[Hashable, Any] = {}
+
+    def _levels_and_zones(self) -> None:
+        """Levels and UTC offsets, each as a sorted list of distinct values and a code per mentor."""
         self.level: FloatArray = np.array(
             [np.nan if m.level is None else m.level for m in self.mentors], dtype=np.float64
         )
@@ -107,20 +133,17 @@ class MentorIndex:
             [-1 if m.level is None else level_lookup[float(m.level)] for m in self.mentors],
             dtype=np.int64,
         )
-
-        self.departments = _Vocab()
-        self.dept_code: IntArray = self.departments.codes_of(m.department for m in self.mentors)
-        self.locations = _Vocab()
-        self.loc_code: IntArray = self.locations.codes_of(m.location for m in self.mentors)
-
-        offsets = [utc_offset_hours(m.timezone, at) for m in self.mentors]
+        offsets = [utc_offset_hours(m.timezone, self.at) for m in self.mentors]
         distinct = sorted({o for o in offsets if o is not None})
         self.tz_offsets: FloatArray = np.array(distinct, dtype=np.float64)
         tz_lookup = {o: i for i, o in enumerate(distinct)}
         self.tz_code: IntArray = np.array(
             [-1 if o is None else tz_lookup[o] for o in offsets], dtype=np.int64
         )
+        self.tz_offset: FloatArray = np.append(self.tz_offsets, np.nan)[self.tz_code]
 
+    def _postings(self) -> None:
+        """Inverted lists of skills (with levels), interests and languages."""
         skills = [_max_levels(m) for m in self.mentors]
         self.skill_vocab, self.skill_mentors, self.skill_levels = _postings(skills)
         interests = [dict.fromkeys(m.interests, 1.0) for m in self.mentors]
@@ -130,7 +153,8 @@ class MentorIndex:
         self.language_vocab, self.language_mentors, _ = _postings(languages)
         self.n_languages: IntArray = np.array([len(r) for r in languages], dtype=np.int64)
 
-        # Reporting lines as codes over one people vocabulary (-1 = unknown manager).
+    def _reporting_lines(self) -> None:
+        """Managers and skip-level managers as codes over one people vocabulary (-1 unknown)."""
         self.people = _Vocab()
         for eid in self.ids:
             self.people.code(eid)
@@ -138,13 +162,68 @@ class MentorIndex:
         self.manager2: IntArray = self.people.codes_of(
             self.managers.get(m.manager_id) if m.manager_id else None for m in self.mentors
         )
-        self._eligible_cache: dict[Eligibility, BoolArray] = {}
-        self._reports: dict[int, IntArray] | None = None
-        # Derived structures built lazily by the scoring code (keyed by name).
-        self.cache: dict[Hashable, Any] = {}
 
     def __len__(self) -> int:
         return self.size
+
+    def mentor_contexts(self) -> tuple[IntArray, IntArray]:
+        """`(combos, inverse)`: the distinct (level, zone, department) codes, and per mentor
+        the row of its combination."""
+        cached: tuple[IntArray, IntArray] | None = self.cache.get("contexts")
+        if cached is None:
+            key = np.stack([self.level_code, self.tz_code, self.dept_code], axis=1)
+            if key.shape[0]:
+                combos, inverse = np.unique(key, axis=0, return_inverse=True)
+            else:
+                combos, inverse = key, np.zeros(0, dtype=np.int64)
+            cached = (combos.astype(np.int64), inverse.reshape(-1).astype(np.int64))
+            self.cache["contexts"] = cached
+        return cached
+
+    def mentor_context_values(self) -> MentorContexts:
+        combos, _ = self.mentor_contexts()
+        return MentorContexts(
+            level=np.append(self.levels, np.nan)[combos[:, 0]],
+            offset=np.append(self.tz_offsets, np.nan)[combos[:, 1]],
+            department=combos[:, 2],
+        )
+
+    def goal_matrix(self, *, by_mentor: bool = False) -> sp.csr_matrix:
+        """`[skills x 5, n_mentors]`: row `skill * 5 + wanted - 1` holds min(level / wanted, 1)
+        (transposed, one row per mentor, with `by_mentor`)."""
+        key = ("goal_matrix", by_mentor)
+        cached: sp.csr_matrix | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        n_rows = max(1, len(self.skill_vocab)) * _GOAL_LEVELS
+        lengths = np.zeros(n_rows, dtype=np.int64)
+        cols: list[IntArray] = []
+        data: list[FloatArray] = []
+        for code, (positions, levels) in enumerate(zip(self.skill_mentors, self.skill_levels, strict=True)):
+            for wanted in range(1, _GOAL_LEVELS + 1):
+                lengths[code * _GOAL_LEVELS + wanted - 1] = positions.size
+                cols.append(positions)
+                data.append(np.minimum(levels / wanted, 1.0))
+        matrix = _csr_of(lengths, cols, data, (n_rows, self.size))
+        result = sp.csr_matrix(matrix.T) if by_mentor else matrix
+        self.cache[key] = result
+        return result
+
+    def interest_matrix(self, *, by_mentor: bool = False) -> sp.csr_matrix:
+        """`[interests, n_mentors]` with a 1 where the mentor lists the interest."""
+        key = ("interest_matrix", by_mentor)
+        cached: sp.csr_matrix | None = self.cache.get(key)
+        if cached is not None:
+            return cached
+        n_rows = max(1, len(self.interest_vocab))
+        lengths = np.zeros(n_rows, dtype=np.int64)
+        for code, positions in enumerate(self.interest_mentors):
+            lengths[code] = positions.size
+        data = [np.ones(p.size) for p in self.interest_mentors]
+        matrix = _csr_of(lengths, list(self.interest_mentors), data, (n_rows, self.size))
+        result = sp.csr_matrix(matrix.T) if by_mentor else matrix
+        self.cache[key] = result
+        return result
 
     def manager_chain(self, person: Person) -> tuple[str | None, str | None]:
         """The person's manager and manager's manager, as far as the index knows."""
@@ -193,8 +272,19 @@ class MentorIndex:
         return mask
 
 
+def _csr_of(
+    lengths: IntArray, cols: list[IntArray], data: list[FloatArray], shape: tuple[int, int]
+) -> sp.csr_matrix:
+    ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return sp.csr_matrix(
+        (
+            np.concatenate(data) if data else np.zeros(0),
+            np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+            ptr,
+        ),
+        shape=shape,
+    )
+
+
 def _max_levels(person: Person) -> dict[str, float]:
-    levels: dict[str, float] = {}
-    for skill in person.skills:
-        levels[skill.name] = max(levels.get(skill.name, 0.0), float(skill.level))
-    return levels
+    return {name: float(level) for name, level in best_levels(person.skills).items()}

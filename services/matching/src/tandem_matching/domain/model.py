@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Literal
 
 __all__ = [
     "DepartmentPreference",
     "Eligibility",
     "Person",
+    "ProfileEntry",
     "Skill",
     "Weights",
+    "best_levels",
 ]
 
 DepartmentPreference = Literal["same", "other", "any"]
@@ -26,6 +29,15 @@ class Skill:
     def __post_init__(self) -> None:
         if not 1 <= self.level <= 5:
             raise ValueError(f"skill level must be 1..5, got {self.level}")
+
+
+def best_levels(skills: Sequence[Skill]) -> dict[str, int]:
+    """Skill name -> its highest level (a skill or goal listed twice counts once), in the
+    order of first mention."""
+    levels: dict[str, int] = {}
+    for skill in skills:
+        levels[skill.name] = max(levels.get(skill.name, 0), skill.level)
+    return levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,23 @@ class Person:
     @property
     def free_capacity(self) -> int:
         return max(0, self.mentor_capacity - self.active_mentees)
+
+    @property
+    def seats_offered(self) -> int:
+        """How many mentees this person may mentor at once (0 unless an active mentor)."""
+        return self.mentor_capacity if self.active and "mentor" in self.roles else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileEntry:
+    """The projection's newest snapshot of an employee: `person` is None once erased; `seq`
+    orders the writes to the projection (bookkeeping for readers that catch up)."""
+
+    employee_id: str
+    version: int
+    status: str
+    person: Person | None
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +113,13 @@ class Eligibility:
     """Program eligibility, applied to mentee and mentor alike; `None` means no filter.
 
     A person whose attribute is unknown fails a filter that is set on that attribute.
+    Departments and locations keep the order the program lists them in (tests may pass sets).
     """
 
-    departments: frozenset[str] | None = None
+    departments: tuple[str, ...] | None = None
     min_level: int | None = None
     max_level: int | None = None
-    locations: frozenset[str] | None = field(default=None)
+    locations: tuple[str, ...] | None = None
 
     @property
     def is_open(self) -> bool:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .constraints import feasible_mentors
-from .index import FloatArray, MentorIndex, utc_offset_hours
-from .model import Eligibility, Person, Weights
-from .scoring import COMPONENTS, components_at, rank_scores, working_hours_overlap
+from .components import COMPONENTS, working_hours_overlap
+from .index import FloatArray, IntArray, MentorIndex, utc_offset_hours
+from .model import Eligibility, Person, Weights, best_levels
+from .scoring import assess
 
-__all__ = ["Explanation", "Suggestion", "demand_penalty", "explain", "suggest"]
+__all__ = ["Explanation", "Suggestion", "demand_penalty", "explain", "explain_pairs", "suggest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,25 +34,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _hours(value: float) -> str:
-    return f"{value:g} h"
-
-
-def explain(
-    index: MentorIndex, mentee: Person, mentor_pos: int, components: Mapping[str, FloatArray]
-) -> Explanation:
-    """Breakdown of the components for one mentor and short, readable reasons."""
-    values = {name: float(components[name][mentor_pos]) for name in COMPONENTS}
-    return _explain(index, mentee, mentor_pos, values)
-
-
-def _explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping[str, float]) -> Explanation:
+def explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mapping[str, float]) -> Explanation:
+    """The breakdown of one pair's components and short, readable reasons."""
     mentor = index.mentors[mentor_pos]
-    breakdown = {name: round(values[name], 4) for name in COMPONENTS}
+    breakdown = {name: round(float(values[name]), 4) for name in COMPONENTS}
     reasons: list[str] = []
 
     offered = {s.name: s.level for s in mentor.skills}
-    goal_names = list(dict.fromkeys(g.name for g in mentee.goals))
+    goal_names = list(best_levels(mentee.goals))
     covered = [name for name in goal_names if name in offered]
     if covered:
         reasons.append(f"covers {len(covered)} of your {len(goal_names)} goals: {', '.join(covered)}")
@@ -63,8 +52,7 @@ def _explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mappin
     mine = utc_offset_hours(mentee.timezone, index.at)
     theirs = utc_offset_hours(mentor.timezone, index.at)
     if mine is not None and theirs is not None:
-        shared = float(working_hours_overlap(theirs, mine))
-        reasons.append(f"{_hours(shared)} of shared working hours")
+        reasons.append(f"{float(working_hours_overlap(theirs, mine)):g} h of shared working hours")
 
     if mentee.department and mentor.department:
         if mentee.department == mentor.department:
@@ -76,6 +64,16 @@ def _explain(index: MentorIndex, mentee: Person, mentor_pos: int, values: Mappin
     if common:
         reasons.append(f"shares interests: {', '.join(common)}")
     return Explanation(breakdown, reasons)
+
+
+def explain_pairs(
+    index: MentorIndex, mentee: Person, positions: IntArray, parts: Mapping[str, FloatArray]
+) -> list[Explanation]:
+    """`explain` for each position, `parts` being the breakdown of exactly these positions."""
+    return [
+        explain(index, mentee, pos, {name: float(parts[name][i]) for name in COMPONENTS})
+        for i, pos in enumerate(positions.tolist())
+    ]
 
 
 def demand_penalty(demand: NDArray[np.int64] | NDArray[np.float64], free: NDArray[np.int64]) -> FloatArray:
@@ -100,8 +98,8 @@ def suggest(
 ) -> list[Suggestion]:
     """Top-`limit` feasible mentors, best first. With `demand` (pending proposals per mentor
     position) ranking uses score x `demand_penalty`; the reported score stays the raw score."""
-    scores = rank_scores(index, mentee, weights)
-    feasible = feasible_mentors(index, mentee, exclude=exclude, eligibility=eligibility).mask
+    found = assess(index, mentee, weights, exclude=exclude, eligibility=eligibility)
+    scores, feasible = found.scores, found.feasible
     rank = scores if demand is None else scores * demand_penalty(demand, index.free_capacity)
     key = np.where(feasible, rank, -np.inf)
     k = min(limit, int(np.count_nonzero(feasible)))
@@ -109,13 +107,8 @@ def suggest(
         return []
     top = np.argpartition(key, key.size - k)[key.size - k :]
     top = top[np.lexsort((top, -key[top]))]  # best first; ties by position, deterministic
-    small = components_at(index, mentee, top)
+    explanations = explain_pairs(index, mentee, top, found.breakdown(top))
     return [
-        Suggestion(
-            mentor_id=index.ids[pos],
-            position=int(pos),
-            score=float(scores[pos]),
-            explanation=_explain(index, mentee, pos, {name: float(small[name][i]) for name in COMPONENTS}),
-        )
-        for i, pos in enumerate(top.tolist())
+        Suggestion(mentor_id=index.ids[pos], position=int(pos), score=float(scores[pos]), explanation=why)
+        for pos, why in zip(top.tolist(), explanations, strict=True)
     ]

@@ -1,35 +1,26 @@
-"""What the entrypoints get from the composition root, as ``Annotated`` dependencies."""
+"""What the routes depend on, as ``Annotated`` aliases: the unit of work, a program admin."""
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from tandem_chassis import Principal, require_roles
 
-from tandem_matching.adapters.mentor_load import MentorLoadRepository
-from tandem_matching.adapters.mentorships import MentorshipRepository
-from tandem_matching.adapters.profiles_projection import ProfileProjection
-from tandem_matching.adapters.programs import ProgramRepository, RoundRepository
-from tandem_matching.service_layer.pool import MentorPool
+from tandem_matching.service_layer.unit_of_work import UnitOfWork
 
-__all__ = ["Adapters", "Deps"]
+__all__ = ["ADMIN", "Admin", "Uow", "unit_of_work"]
 
-
-@dataclass(frozen=True)
-class Adapters:
-    projection: ProfileProjection
-    pool: MentorPool
-    mentorships: MentorshipRepository
-    loads: MentorLoadRepository
-    programs: ProgramRepository
-    rounds: RoundRepository
-    default_expiry: timedelta
-    max_suggestions: int
+ADMIN = "program_admin"
+Admin = Annotated[Principal, require_roles(ADMIN)]
 
 
-def _adapters(request: Request) -> Adapters:
-    adapters: Adapters = request.app.state.matching
-    return adapters
+def unit_of_work(app: FastAPI) -> UnitOfWork:
+    """The unit of work ``bootstrap.py`` built at startup."""
+    uow: UnitOfWork = app.state.uow
+    return uow
 
 
-Deps = Annotated[Adapters, Depends(_adapters)]
+def _uow(request: Request) -> UnitOfWork:
+    return unit_of_work(request.app)
+
+
+Uow = Annotated[UnitOfWork, Depends(_uow)]

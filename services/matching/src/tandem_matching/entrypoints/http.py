@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from tandem_chassis import CurrentPrincipal, Principal, require_roles, require_self_or_roles
+from tandem_chassis import CurrentPrincipal, Principal, require_self_or_roles
 from tandem_contracts import MentorshipSnapshot
 
-from tandem_matching.domain.lifecycle import Action, IllegalTransition, NotPermitted
-from tandem_matching.entrypoints.deps import Deps
+from tandem_matching.adapters.contract import snapshot_of
+from tandem_matching.domain.lifecycle import Action, IllegalTransition, NotPermitted, State
+from tandem_matching.entrypoints.deps import ADMIN, Admin, Uow
 from tandem_matching.entrypoints.schemas import (
     EndRequest,
     EnrollmentIn,
@@ -19,21 +20,17 @@ from tandem_matching.entrypoints.schemas import (
     ProgramView,
     RoundView,
     SuggestionPage,
-    SuggestionView,
+    program_view,
     round_view,
+    suggestion_view,
 )
 from tandem_matching.service_layer import mentorships as use
 from tandem_matching.service_layer import programs as program_use
-from tandem_matching.service_layer.errors import (
-    ConcurrentUpdateError,
-    NotFoundError,
-    RequestRefusedError,
-)
+from tandem_matching.service_layer.errors import NotFoundError, RequestRefusedError
 
 __all__ = ["install_error_handlers", "router"]
 
 router = APIRouter(prefix="/v1", tags=["matching"])
-ADMIN = "program_admin"
 READERS = (ADMIN, "hr_integration")
 STATUS_PATTERN = "^(proposed|accepted|declined|expired|ended)$"
 # Routes whose bodies may exceed the edge's default limit (TANDEM_HTTP_MAX_BODY_BYTES, 1 MiB):
@@ -69,109 +66,74 @@ def install_error_handlers(app: FastAPI) -> None:
             current_state=error.current_state.value,
         )
 
-    @app.exception_handler(ConcurrentUpdateError)
-    async def busy(request: Request, error: ConcurrentUpdateError) -> JSONResponse:
-        response = _refused("busy", str(error), status.HTTP_503_SERVICE_UNAVAILABLE)
-        response.headers["Retry-After"] = "1"
-        return response
-
 
 @router.get("/mentees/{employee_id}/suggestions", response_model=SuggestionPage)
 async def get_suggestions(
     employee_id: str,
     principal: CurrentPrincipal,
-    deps: Deps,
+    uow: Uow,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> SuggestionPage:
     """Ranked mentors for a mentee; mentors with many pending proposals rank lower."""
     require_self_or_roles(principal, employee_id, ADMIN)
-    found = await use.suggest_mentors(
-        employee_id,
-        limit=min(limit, deps.max_suggestions),
-        pool=deps.pool,
-        mentorships=deps.mentorships,
-    )
-    return SuggestionPage(
-        mentee_id=employee_id,
-        suggestions=[
-            SuggestionView(
-                mentor_id=s.mentor_id,
-                score=round(s.score, 4),
-                breakdown=s.explanation.breakdown,
-                reasons=s.explanation.reasons,
-            )
-            for s in found
-        ],
-    )
+    found = await use.suggest_mentors(uow, employee_id, limit=limit)
+    return SuggestionPage(mentee_id=employee_id, suggestions=[suggestion_view(s) for s in found])
 
 
 @router.post("/mentorships", response_model=MentorshipSnapshot, status_code=status.HTTP_201_CREATED)
 async def request_mentorship(
-    body: MentorshipRequest, principal: CurrentPrincipal, deps: Deps
+    body: MentorshipRequest, principal: CurrentPrincipal, uow: Uow
 ) -> MentorshipSnapshot:
     """A mentee asks a mentor: the mentorship is ``proposed`` until the mentor answers."""
     require_self_or_roles(principal, body.mentee_id)
-    return await use.request_mentorship(
-        body.mentee_id,
-        body.mentor_id,
-        message=body.message,
-        expiry=deps.default_expiry,
-        pool=deps.pool,
-        mentorships=deps.mentorships,
-        loads=deps.loads,
-        projection=deps.projection,
-    )
-
-
-def _actor(principal: Principal) -> str | None:
-    return principal.sub if "employee" in principal.roles else None
+    proposal = await use.request_mentorship(uow, body.mentee_id, body.mentor_id, message=body.message)
+    return snapshot_of(proposal)
 
 
 async def _act(
-    mentorship_id: str, action: Action, principal: Principal, deps: Deps, reason: str | None = None
+    uow: Uow, mentorship_id: str, action: Action, principal: Principal, reason: str | None = None
 ) -> MentorshipSnapshot:
-    return await use.act_on_mentorship(
+    changed = await use.act_on_mentorship(
+        uow,
         mentorship_id,
         action,
-        actor_id=_actor(principal),
+        actor_id=principal.sub if "employee" in principal.roles else None,
         as_system=action is Action.END and principal.has_any(ADMIN),
         reason=reason,
-        mentorships=deps.mentorships,
-        loads=deps.loads,
-        pool=deps.pool,
     )
+    return snapshot_of(changed)
 
 
 @router.post("/mentorships/{mentorship_id}/accept", response_model=MentorshipSnapshot)
-async def accept(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) -> MentorshipSnapshot:
-    return await _act(mentorship_id, Action.ACCEPT, principal, deps)
+async def accept(mentorship_id: str, principal: CurrentPrincipal, uow: Uow) -> MentorshipSnapshot:
+    return await _act(uow, mentorship_id, Action.ACCEPT, principal)
 
 
 @router.post("/mentorships/{mentorship_id}/decline", response_model=MentorshipSnapshot)
-async def decline(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) -> MentorshipSnapshot:
-    return await _act(mentorship_id, Action.DECLINE, principal, deps)
+async def decline(mentorship_id: str, principal: CurrentPrincipal, uow: Uow) -> MentorshipSnapshot:
+    return await _act(uow, mentorship_id, Action.DECLINE, principal)
 
 
 @router.post("/mentorships/{mentorship_id}/end", response_model=MentorshipSnapshot)
 async def end(
-    mentorship_id: str, body: EndRequest, principal: CurrentPrincipal, deps: Deps
+    mentorship_id: str, body: EndRequest, principal: CurrentPrincipal, uow: Uow
 ) -> MentorshipSnapshot:
-    return await _act(mentorship_id, Action.END, principal, deps, reason=body.reason)
+    return await _act(uow, mentorship_id, Action.END, principal, reason=body.reason)
 
 
 @router.get("/mentorships/{mentorship_id}", response_model=MentorshipSnapshot)
-async def get_mentorship(mentorship_id: str, principal: CurrentPrincipal, deps: Deps) -> MentorshipSnapshot:
-    mentorship = await use.get_mentorship(mentorship_id, mentorships=deps.mentorships)
+async def get_mentorship(mentorship_id: str, principal: CurrentPrincipal, uow: Uow) -> MentorshipSnapshot:
+    mentorship = await use.get_mentorship(uow, mentorship_id)
     parties = (mentorship.mentor_id, mentorship.mentee_id)
     if not principal.has_any(*READERS) and principal.sub not in parties:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you may only read your own mentorships")
-    return mentorship
+    return snapshot_of(mentorship)
 
 
 @router.get("/mentorships", response_model=MentorshipPage)
 async def list_mentorships(
     principal: CurrentPrincipal,
-    deps: Deps,
+    uow: Uow,
     employee_id: Annotated[str | None, Query(max_length=128)] = None,
     mentorship_status: Annotated[str | None, Query(alias="status", pattern=STATUS_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -182,73 +144,56 @@ async def list_mentorships(
     if employee_id is not None:
         require_self_or_roles(principal, employee_id, *READERS)
     items = await use.list_mentorships(
-        employee_id=employee_id, status=mentorship_status, limit=limit, mentorships=deps.mentorships
+        uow,
+        employee_id=employee_id,
+        status=State(mentorship_status) if mentorship_status else None,
+        limit=limit,
     )
-    return MentorshipPage(items=items)
+    return MentorshipPage(items=[snapshot_of(m) for m in items])
 
 
-@router.post(
-    "/programs",
-    response_model=ProgramView,
-    status_code=status.HTTP_201_CREATED,
-)
-async def create_program(
-    body: ProgramIn, deps: Deps, principal: Annotated[Principal, require_roles(ADMIN)]
-) -> ProgramView:
-    program = await program_use.create_program(
-        body.model_dump(), admin_id=principal.sub, programs=deps.programs
-    )
-    return ProgramView.model_validate(program)
+@router.post("/programs", response_model=ProgramView, status_code=status.HTTP_201_CREATED)
+async def create_program(body: ProgramIn, uow: Uow, principal: Admin) -> ProgramView:
+    return program_view(await program_use.create_program(uow, body.command(), admin_id=principal.sub))
 
 
-@router.get("/programs", response_model=ProgramPage, dependencies=[require_roles(ADMIN)])
-async def list_programs(deps: Deps, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> ProgramPage:
-    programs = await program_use.list_programs(limit=limit, programs=deps.programs)
-    return ProgramPage(items=[ProgramView.model_validate(p) for p in programs])
+@router.get("/programs", response_model=ProgramPage)
+async def list_programs(
+    uow: Uow, _admin: Admin, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> ProgramPage:
+    programs = await program_use.list_programs(uow, limit=limit)
+    return ProgramPage(items=[program_view(p) for p in programs])
 
 
-@router.get("/programs/{program_id}", response_model=ProgramView, dependencies=[require_roles(ADMIN)])
-async def get_program(program_id: str, deps: Deps) -> ProgramView:
-    return ProgramView.model_validate(await program_use.get_program(program_id, programs=deps.programs))
+@router.get("/programs/{program_id}", response_model=ProgramView)
+async def get_program(program_id: str, uow: Uow, _admin: Admin) -> ProgramView:
+    return program_view(await program_use.get_program(uow, program_id))
 
 
 @router.post(
     "/programs/{program_id}/enrollments",
     response_model=ProgramView,
-    dependencies=[require_roles(ADMIN)],
 )
-async def enroll(program_id: str, body: EnrollmentIn, deps: Deps) -> ProgramView:
+async def enroll(program_id: str, body: EnrollmentIn, uow: Uow, _admin: Admin) -> ProgramView:
     program = await program_use.enroll(
-        program_id, mentee_ids=body.mentee_ids, mentor_ids=body.mentor_ids, programs=deps.programs
+        uow, program_id, mentee_ids=body.mentee_ids, mentor_ids=body.mentor_ids
     )
-    return ProgramView.model_validate(program)
+    return program_view(program)
 
 
 @router.post(
     "/programs/{program_id}/rounds",
     response_model=RoundView,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[require_roles(ADMIN)],
 )
-async def run_round(program_id: str, deps: Deps) -> RoundView:
+async def run_round(program_id: str, uow: Uow, _admin: Admin) -> RoundView:
     """Match all enrolled, unmatched mentees at once; returns the round's report."""
-    report = await program_use.run_round(
-        program_id,
-        default_expiry=deps.default_expiry,
-        pool=deps.pool,
-        programs=deps.programs,
-        rounds=deps.rounds,
-        mentorships=deps.mentorships,
-        loads=deps.loads,
-        projection=deps.projection,
-    )
-    return round_view(report)
+    return round_view(await program_use.run_round(uow, program_id))
 
 
 @router.get(
     "/programs/{program_id}/rounds/{round_id}",
     response_model=RoundView,
-    dependencies=[require_roles(ADMIN)],
 )
-async def get_round(program_id: str, round_id: str, deps: Deps) -> RoundView:
-    return round_view(await program_use.get_round(program_id, round_id, rounds=deps.rounds))
+async def get_round(program_id: str, round_id: str, uow: Uow, _admin: Admin) -> RoundView:
+    return round_view(await program_use.get_round(uow, program_id, round_id))

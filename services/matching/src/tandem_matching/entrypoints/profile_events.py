@@ -4,36 +4,21 @@ from tandem_chassis import Delivery
 from tandem_chassis.consumer import BatchItem
 from tandem_contracts import CloudEvent, EventData, ProfileSnapshot
 
-from tandem_matching.entrypoints.deps import Adapters
 from tandem_matching.service_layer.profiles import record_profile, record_profiles
+from tandem_matching.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["on_profile_event", "on_profile_events"]
 
 
-async def on_profile_event(
-    event: CloudEvent, data: EventData, delivery: Delivery, *, adapters: Adapters
-) -> None:
-    assert isinstance(data, ProfileSnapshot)
-    await record_profile(
-        data,
-        default_expiry=adapters.default_expiry,
-        projection=adapters.projection,
-        pool=adapters.pool,
-        mentorships=adapters.mentorships,
-        loads=adapters.loads,
-        programs=adapters.programs,
-    )
+def _snapshot(data: EventData) -> ProfileSnapshot:
+    if not isinstance(data, ProfileSnapshot):  # the registry maps tandem.profiles types to these
+        raise TypeError(f"not a profile snapshot: {type(data).__name__}")
+    return data
 
 
-async def on_profile_events(items: list[BatchItem], *, adapters: Adapters) -> None:
-    snapshots = [data for _, data, _ in items]
-    assert all(isinstance(data, ProfileSnapshot) for data in snapshots)
-    await record_profiles(
-        snapshots,  # type: ignore[arg-type]
-        default_expiry=adapters.default_expiry,
-        projection=adapters.projection,
-        pool=adapters.pool,
-        mentorships=adapters.mentorships,
-        loads=adapters.loads,
-        programs=adapters.programs,
-    )
+async def on_profile_event(uow: UnitOfWork, event: CloudEvent, data: EventData, delivery: Delivery) -> None:
+    await record_profile(uow, _snapshot(data))
+
+
+async def on_profile_events(uow: UnitOfWork, items: list[BatchItem]) -> None:
+    await record_profiles(uow, [_snapshot(data) for _, data, _ in items])

@@ -1,10 +1,15 @@
 """Request and response bodies of the matching HTTP API."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tandem_contracts import MentorshipSnapshot
+
+from tandem_matching.domain.model import Eligibility, Weights
+from tandem_matching.domain.programs import Program, Round
+from tandem_matching.domain.suggestions import Suggestion
+from tandem_matching.service_layer.programs import NewProgram
 
 __all__ = [
     "EligibilityIn",
@@ -19,6 +24,9 @@ __all__ = [
     "SuggestionPage",
     "SuggestionView",
     "WeightsIn",
+    "program_view",
+    "round_view",
+    "suggestion_view",
 ]
 
 EmployeeId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -50,6 +58,15 @@ class SuggestionView(BaseModel):
     reasons: list[str]
 
 
+def suggestion_view(suggestion: Suggestion) -> SuggestionView:
+    return SuggestionView(
+        mentor_id=suggestion.mentor_id,
+        score=round(suggestion.score, 4),
+        breakdown=suggestion.explanation.breakdown,
+        reasons=suggestion.explanation.reasons,
+    )
+
+
 class SuggestionPage(BaseModel):
     mentee_id: str
     suggestions: list[SuggestionView]
@@ -60,6 +77,23 @@ class EligibilityIn(_In):
     min_level: Annotated[int | None, Field(ge=1)] = None
     max_level: Annotated[int | None, Field(ge=1)] = None
     locations: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+
+    def rule(self) -> Eligibility:
+        return Eligibility(
+            departments=tuple(self.departments) if self.departments is not None else None,
+            min_level=self.min_level,
+            max_level=self.max_level,
+            locations=tuple(self.locations) if self.locations is not None else None,
+        )
+
+    @classmethod
+    def of(cls, rule: Eligibility) -> "EligibilityIn":
+        return cls(
+            departments=list(rule.departments) if rule.departments is not None else None,
+            min_level=rule.min_level,
+            max_level=rule.max_level,
+            locations=list(rule.locations) if rule.locations is not None else None,
+        )
 
 
 class WeightsIn(_In):
@@ -84,6 +118,17 @@ class ProgramIn(_In):
     objective: Literal["score", "participation"] = "score"
     mentorship_length_days: Annotated[int, Field(ge=1, le=3650)] = 180
     proposal_expiry_days: Annotated[float | None, Field(gt=0, le=365)] = None
+
+    def command(self) -> NewProgram:
+        return NewProgram(
+            name=self.name,
+            description=self.description,
+            eligibility=self.eligibility.rule(),
+            weights=Weights(**self.weights.model_dump()),
+            objective=self.objective,
+            mentorship_length_days=self.mentorship_length_days,
+            proposal_expiry_days=self.proposal_expiry_days,
+        )
 
 
 class EnrollmentIn(_In):
@@ -114,6 +159,25 @@ class ProgramView(BaseModel):
     mentor_ids: list[str]
     round_ids: list[str]
     created_at: datetime
+
+
+def program_view(program: Program) -> ProgramView:
+    return ProgramView(
+        program_id=program.program_id,
+        version=program.version,
+        name=program.name,
+        description=program.description,
+        eligibility=EligibilityIn.of(program.eligibility),
+        weights=WeightsIn(**program.weights.as_dict()),
+        objective=program.objective,
+        mentorship_length_days=program.mentorship_length_days,
+        proposal_expiry_days=program.proposal_expiry_days,
+        admin_ids=list(program.admin_ids),
+        mentee_ids=list(program.mentee_ids),
+        mentor_ids=list(program.mentor_ids),
+        round_ids=list(program.round_ids),
+        created_at=program.created_at,
+    )
 
 
 class ProgramPage(BaseModel):
@@ -150,5 +214,21 @@ class RoundView(BaseModel):
     mentor_load: dict[str, int] = Field(default_factory=dict)
 
 
-def round_view(document: dict[str, Any]) -> RoundView:
-    return RoundView.model_validate(document)
+def round_view(done: Round) -> RoundView:
+    report = done.report
+    return RoundView(
+        program_id=done.program_id,
+        round_id=done.round_id,
+        status=done.status,
+        objective=done.objective,
+        started_at=done.started_at,
+        completed_at=done.completed_at,
+        matched=report.matched,
+        pairs=[PairView(mentee_id=p.mentee_id, mentor_id=p.mentor_id, score=p.score) for p in report.pairs],
+        unmatched=[UnmatchedView(mentee_id=m, reason=r) for m, r in report.unmatched],
+        unmatched_reasons=report.unmatched_reasons,
+        total_score=report.total_score,
+        mean_score=report.mean_score,
+        min_score=report.min_score,
+        mentor_load=report.mentor_load,
+    )

@@ -1,6 +1,7 @@
-"""Errors the use cases raise; the entrypoints map them to HTTP statuses."""
+"""Errors the use cases raise; the entrypoints map them to HTTP statuses (a write that kept
+losing to concurrent writers is the chassis' ``ConflictError``: 409)."""
 
-__all__ = ["ConcurrentUpdateError", "NotFoundError", "RequestRefusedError"]
+__all__ = ["NotFoundError", "RequestRefusedError"]
 
 
 class NotFoundError(LookupError):
@@ -13,7 +14,3 @@ class RequestRefusedError(Exception):
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
         super().__init__(message or reason)
-
-
-class ConcurrentUpdateError(RuntimeError):
-    """Too many concurrent writers to one document."""

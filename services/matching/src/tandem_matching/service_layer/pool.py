@@ -11,19 +11,17 @@ the next reader goes on. Readers never wait for the poller's I/O otherwise.
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from tandem_matching.adapters.mentor_load import MentorLoadRepository
-from tandem_matching.adapters.profiles_projection import SEQ_FIELD, ProfileProjection
 from tandem_matching.domain.index import MentorIndex
-from tandem_matching.domain.model import Person, Skill
+from tandem_matching.domain.mentorship import Seats
+from tandem_matching.domain.model import Person, ProfileEntry
+from tandem_matching.service_layer.unit_of_work import MentorLoads, Profiles
 
-__all__ = ["MentorPool", "PoolView", "person_of"]
+__all__ = ["MentorPool", "PoolView"]
 
-Document = dict[str, Any]
 # Re-read this many counter values behind the newest seen: another replica may commit a lower
 # seq after a higher one became visible.
 _SEQ_OVERLAP = 64
@@ -31,33 +29,6 @@ _LOAD_RELOAD_FACTOR = 5
 # A write whose counter value was drawn before our last look but committed after it is
 # caught by this periodic catch-up (in refresh intervals).
 _RESYNC_FACTOR = 60
-
-
-def _skills(values: Any) -> tuple[Skill, ...]:
-    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
-
-
-def person_of(document: Document) -> Person | None:
-    """The projection's snapshot as the domain sees it; None for an erased profile."""
-    if document.get("status") == "erased":
-        return None
-    preferences = document.get("preferences") or {}
-    return Person(
-        employee_id=document["_id"],
-        active=document.get("status") == "active",
-        roles=frozenset(document.get("roles") or ()),
-        department=document.get("department"),
-        level=document.get("level"),
-        manager_id=document.get("manager_id"),
-        location=document.get("location"),
-        timezone=document.get("timezone"),
-        languages=tuple(document.get("languages") or ()),
-        skills=_skills(document.get("skills")),
-        goals=_skills(document.get("goals")),
-        interests=tuple(str(i).strip().lower() for i in document.get("interests") or ()),
-        mentor_capacity=int(document.get("mentor_capacity") or 0),
-        department_preference=preferences.get("department", "any"),
-    )
 
 
 def _indexed(person: Person | None) -> bool:
@@ -76,8 +47,8 @@ class MentorPool:
     def __init__(
         self,
         *,
-        projection: ProfileProjection,
-        loads: MentorLoadRepository,
+        projection: Profiles,
+        loads: MentorLoads,
         refresh_interval_s: float,
     ) -> None:
         self.projection = projection
@@ -91,7 +62,7 @@ class MentorPool:
         self._fetched_at = float("-inf")
         self._counter_seen = -1
         self._loads_at = float("-inf")
-        self._load: dict[str, tuple[int, int]] = {}
+        self._load: dict[str, Seats] = {}
         self._lock = asyncio.Lock()
         self._index = MentorIndex([])
         self._index_stale = True
@@ -106,12 +77,12 @@ class MentorPool:
     def person(self, employee_id: str) -> Person | None:
         return self.people.get(employee_id)
 
-    def note_load(self, mentor_id: str, counts: tuple[int, int]) -> None:
+    def note_load(self, mentor_id: str, seats: Seats) -> None:
         """A load this process just wrote (the periodic reload catches other replicas')."""
-        self._load[mentor_id] = counts
+        self._load[mentor_id] = seats
         pos = self._index.position.get(mentor_id)
         if pos is not None and not self._index_stale:
-            self._active[pos], self._pending[pos] = counts
+            self._active[pos], self._pending[pos] = seats.active, seats.pending
 
     async def refresh(self) -> None:
         """Catch up at once with what this process wrote (a no-op most of the time)."""
@@ -132,8 +103,8 @@ class MentorPool:
             resync = now - self._fetched_at >= self.refresh_interval_s * _RESYNC_FACTOR
             if dirty or resync or counter != self._counter_seen:
                 changed = await self.projection.changed_since(max(0, self._seq - _SEQ_OVERLAP))
-                for document in changed:
-                    self._apply(document)
+                for entry in changed:
+                    self._apply(entry)
                 self._counter_seen = counter
                 self._fetched_at = now
             if now - self._loads_at >= self.refresh_interval_s * _LOAD_RELOAD_FACTOR:
@@ -143,12 +114,12 @@ class MentorPool:
             if self._index_stale:
                 await self._rebuild()
 
-    def _apply(self, document: Document) -> None:
-        self._seq = max(self._seq, int(document.get(SEQ_FIELD, 0)))
-        employee_id = document["_id"]
-        self.versions[employee_id] = int(document.get("version", 0))
+    def _apply(self, entry: ProfileEntry) -> None:
+        self._seq = max(self._seq, entry.seq)
+        employee_id = entry.employee_id
+        self.versions[employee_id] = entry.version
         before = self.people.get(employee_id)
-        after = person_of(document)
+        after = entry.person
         if before == after:
             return
         if after is None:
@@ -173,10 +144,10 @@ class MentorPool:
         n = self._index.size
         self._active = np.zeros(n, dtype=np.int64)
         self._pending = np.zeros(n, dtype=np.int64)
-        for mentor_id, (active, pending) in self._load.items():
+        for mentor_id, seats in self._load.items():
             pos = self._index.position.get(mentor_id)
             if pos is not None:
-                self._active[pos], self._pending[pos] = active, pending
+                self._active[pos], self._pending[pos] = seats.active, seats.pending
 
     async def view(self) -> PoolView:
         """The current index, its free capacities set from the known loads."""
