@@ -11,6 +11,7 @@ from tandem_chassis.testing import publish_event, read_topic
 from tandem_contracts import EmployeeJoined, topics
 from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings
+from tandem_profiles.entrypoints.deps import unit_of_work_of
 from tandem_profiles.domain.scim import (
     ENTERPRISE_SCHEMA,
     ERROR_SCHEMA,
@@ -260,13 +261,13 @@ async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(s
     )
     async with running(via_scim) as scim:
         assert (await scim.post("/Users", json=BJENSEN)).status_code == 201
-        scim_profile, _ = await scim.app.state.profiles.load("701984")
+        scim_profile = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
     async with running(via_kafka) as kafka:
         await publish_event(via_kafka.kafka_bootstrap_servers, via_kafka.topic(topics.HR_EMPLOYEES), JOINED)
 
         async def consumed():
-            profile, _ = await kafka.app.state.profiles.load("701984")
-            return profile
+            loaded = await unit_of_work_of(kafka.app).profiles.load("701984")
+            return loaded.profile if loaded else None
 
         kafka_profile = await _eventually(consumed)
     assert scim_profile.hr == kafka_profile.hr
@@ -290,7 +291,7 @@ async def test_patch_active_false_deactivates_and_active_true_rehires(settings, 
     )
     assert deactivated.status_code == 200, deactivated.text
     assert deactivated.json()["active"] is False
-    stored, _ = await scim.app.state.profiles.load("701984")
+    stored = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
     assert stored.status == "inactive"
     records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)
     assert [dict(r.headers)["ce_type"] for r in records] == [
@@ -322,8 +323,8 @@ async def test_deleting_a_user_deactivates_it_and_scim_then_answers_404(settings
     )
     assert (await scim.get("/Users")).json()["totalResults"] == 0
     assert (await scim.get("/Users", params={"filter": 'externalId eq "701984"'})).json()["totalResults"] == 0
-    stored, _ = await scim.app.state.profiles.load("701984")
-    assert stored.status == "inactive" and stored.hr["email"] == "bjensen@example.com", (
+    stored = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
+    assert stored.status == "inactive" and stored.hr.email == "bjensen@example.com", (
         "deactivated, not erased"
     )
     records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)

@@ -19,9 +19,7 @@ FAILING = {Status.ERROR, Status.CRITICAL}
 
 
 def _run_tester(base_url: str, token: str) -> list[CheckResult]:
-    with httpx2.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    ) as http:
+    with httpx2.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         client = SyncSCIMClient(http)
         return check_server(client, resource_types=["User", "Group"])
 
