@@ -46,7 +46,7 @@ async def test_the_outside_compliance_tester_finds_no_error_for_users_and_groups
     results = await asyncio.to_thread(_run_tester, f"{profiles_process.url}/scim/v2", token)
     print("scim2-tester summary:", summary(results))
     for result in results:
-        print(result.status.name, result.resource_type, result.title, (result.reason or "")[:300])
+        print(result.status.name, result.resource_type, result.title, (result.reason or "")[:1500])
     failures = [result for result in results if result.status in FAILING]
     assert results, "the tester ran no check"
     assert {result.resource_type for result in results} >= {"User", "Group"}

@@ -23,6 +23,7 @@ from tandem_profiles.domain.scim.query import parse_filter
 def apply_patch(user, body):
     return apply_resource_patch(user, body, USER_RESOURCE)
 
+
 pytestmark = pytest.mark.unit
 
 # RFC 7643 §8.2 (full User representation) and §8.3 (enterprise extension), trimmed.
@@ -76,7 +77,9 @@ def _profile_of(*events, start: int = 0):
 
 
 def _rendered(profile):
-    return user_resource(profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}", revision=1)
+    return user_resource(
+        profile, location=f"https://example.com/scim/v2/Users/{profile.employee_id}", revision=1
+    )
 
 
 def test_the_full_rfc_user_maps_to_every_contract_field_it_carries():

@@ -20,7 +20,7 @@ def _to_document(group: Group, revision: int) -> Document:
         "display_name": group.display_name,
         "display_name_key": group.display_name.lower(),
         "external_id": group.external_id,
-        "members": [{"value": m.value, "display": m.display} for m in group.members],
+        "members": [{"value": m.value, "display": m.display, "type": m.type} for m in group.members],
         "member_ids": sorted(group.member_ids),
         "created": group.created,
         "last_modified": group.last_modified,
@@ -33,7 +33,9 @@ def _loaded(document: Document) -> LoadedGroup:
         group_id=document["_id"],
         display_name=document["display_name"],
         external_id=document.get("external_id"),
-        members=tuple(Member(m["value"], m.get("display")) for m in document.get("members", ())),
+        members=tuple(
+            Member(m["value"], m.get("display"), m.get("type")) for m in document.get("members", ())
+        ),
         created=document.get("created", ""),
         last_modified=document.get("last_modified", ""),
     )

@@ -12,6 +12,7 @@ __all__ = ["Group", "Member", "changed_members"]
 class Member:
     value: str  # the employee id
     display: str | None = None
+    type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,13 @@
 such as Entra ID and Okta: thin routes over ``service_layer/scim.py``. Role ``hr_integration``.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
 
 from tandem_profiles.domain.scim.attributes import GROUP, USER
+from tandem_profiles.domain.scim.errors import ScimError
 from tandem_profiles.domain.scim.groups import group_resource
 from tandem_profiles.domain.scim.query import Filter, Projection, parse_filter
 from tandem_profiles.domain.scim.users import user_resource
@@ -25,6 +27,7 @@ __all__ = ["router"]
 
 router = scim_router()
 _SCAN_PAGE = 500
+_MAX_GROUPS_SCANNED = 10_000
 
 
 def _projection(request: Request) -> Projection:
@@ -40,8 +43,7 @@ def _user(request: Request, loaded: LoadedProfile) -> dict[str, Any]:
 
 def _group(request: Request, loaded: LoadedGroup) -> dict[str, Any]:
     location = str(request.url_for("scim_get_group", group_id=loaded.group.group_id))
-    users = str(request.url_for("scim_list_users"))
-    return group_resource(loaded.group, location=location, revision=loaded.revision, user_location=users)
+    return group_resource(loaded.group, location=location, revision=loaded.revision)
 
 
 def _respond(request: Request, resource: dict[str, Any], table: Any, status: int = 200) -> Response:
@@ -90,17 +92,9 @@ async def delete_user(user_id: str, request: Request, uow: Uow) -> Response:
     return Response(status_code=204)
 
 
-async def _candidate_users(uow: UnitOfWork, found: Filter | None) -> list[LoadedProfile]:
-    """The users a filter can match: looked up by id or userName when it names one, else all."""
-    equals = found.equals if found else {}
-    if "username" in equals:
-        return await uow.profiles.find_by_user_name(equals["username"])
-    for key in ("id", "externalid"):
-        if key in equals:
-            loaded = await uow.profiles.load(equals[key])
-            return [loaded] if loaded is not None else []
+async def _every_user(uow: UnitOfWork) -> list[LoadedProfile]:
     everyone: list[LoadedProfile] = []
-    while True:  # no narrowing term: every user is matched (FerretDB scans for any filter anyway)
+    while True:
         _, page = await uow.profiles.page(
             skip=len(everyone), limit=_SCAN_PAGE, hiding_left_by=use_cases.DELETED_BY
         )
@@ -109,23 +103,47 @@ async def _candidate_users(uow: UnitOfWork, found: Filter | None) -> list[Loaded
             return everyone
 
 
-@router.get("/Users", name="scim_list_users")
-async def list_users(request: Request, uow: Uow) -> Response:
-    start, count = paging(request)
-    text = request.query_params.get("filter")
-    projection = _projection(request)
-    if text is None:
+async def _candidate_users(uow: UnitOfWork, found: Filter) -> list[LoadedProfile]:
+    """The users a filter can match: looked up by userName or id when it names one, else all
+    (FerretDB scans for any other filter anyway)."""
+    if "username" in found.equals:
+        return await uow.profiles.find_by_user_name(found.equals["username"])
+    for key in ("id", "externalid"):
+        if key in found.equals:
+            loaded = await uow.profiles.load(found.equals[key])
+            if key == "id" or loaded is not None:  # externalId is the id unless set later
+                return [loaded] if loaded is not None else []
+    return await _every_user(uow)
+
+
+async def _users(request: Request, uow: UnitOfWork, query: "_Query") -> Response:
+    if query.filter is None:
         total, page = await uow.profiles.page(
-            skip=start - 1, limit=count, hiding_left_by=use_cases.DELETED_BY
+            skip=query.start - 1, limit=query.count, hiding_left_by=use_cases.DELETED_BY
         )
         users = [_user(request, loaded) for loaded in page]
     else:
-        found = parse_filter(text, "User")
+        found = parse_filter(query.filter, "User")
         candidates = await _candidate_users(uow, found)
         rendered = [_user(request, c) for c in candidates if use_cases.is_visible(c.profile)]
         matches = [user for user in rendered if found.match(user)]
-        total, users = len(matches), matches[start - 1 : start - 1 + count]
-    return list_response([projection.apply(user, USER) for user in users], total=total, start=start)
+        if not matches and "externalid" in found.equals and "username" not in found.equals:
+            rendered = [_user(request, c) for c in await _every_user(uow) if use_cases.is_visible(c.profile)]
+            matches = [user for user in rendered if found.match(user)]
+        total, users = len(matches), matches[query.start - 1 : query.start - 1 + query.count]
+    resources = [query.projection.apply(user, USER) for user in users]
+    return list_response(resources, total=total, start=query.start)
+
+
+@router.get("/Users", name="scim_list_users")
+async def list_users(request: Request, uow: Uow) -> Response:
+    return await _users(request, uow, _Query.of_parameters(request))
+
+
+@router.post("/Users/.search", name="scim_search_users")
+async def search_users(request: Request, uow: Uow) -> Response:
+    """RFC 7644 §3.4.3: a query in the body."""
+    return await _users(request, uow, _Query.of_search(await json_body(request)))
 
 
 # --- Groups ----------------------------------------------------------------------------------
@@ -164,20 +182,56 @@ async def delete_group(group_id: str, request: Request, uow: Uow) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/Groups", name="scim_list_groups")
-async def list_groups(request: Request, uow: Uow) -> Response:
-    start, count = paging(request)
-    text = request.query_params.get("filter")
-    projection = _projection(request)
-    if text is None:
-        total, page = await uow.groups.page(skip=start - 1, limit=count)
+async def _groups(request: Request, uow: UnitOfWork, query: "_Query") -> Response:
+    if query.filter is None:
+        total, page = await uow.groups.page(skip=query.start - 1, limit=query.count)
         groups = [_group(request, loaded) for loaded in page]
     else:
-        found = parse_filter(text, "Group")
+        found = parse_filter(query.filter, "Group")
         if "displayname" in found.equals:
             candidates = await uow.groups.find_by_display_name(found.equals["displayname"])
         else:
-            _, candidates = await uow.groups.page(skip=0, limit=10_000)
+            _, candidates = await uow.groups.page(skip=0, limit=_MAX_GROUPS_SCANNED)
         matches = [group for group in (_group(request, c) for c in candidates) if found.match(group)]
-        total, groups = len(matches), matches[start - 1 : start - 1 + count]
-    return list_response([projection.apply(group, GROUP) for group in groups], total=total, start=start)
+        total, groups = len(matches), matches[query.start - 1 : query.start - 1 + query.count]
+    resources = [query.projection.apply(group, GROUP) for group in groups]
+    return list_response(resources, total=total, start=query.start)
+
+
+@router.get("/Groups", name="scim_list_groups")
+async def list_groups(request: Request, uow: Uow) -> Response:
+    return await _groups(request, uow, _Query.of_parameters(request))
+
+
+@router.post("/Groups/.search", name="scim_search_groups")
+async def search_groups(request: Request, uow: Uow) -> Response:
+    return await _groups(request, uow, _Query.of_search(await json_body(request)))
+
+
+@dataclass(frozen=True)
+class _Query:
+    filter: str | None
+    start: int
+    count: int
+    projection: Projection
+
+    @classmethod
+    def of_parameters(cls, request: Request) -> "_Query":
+        start, count = paging(dict(request.query_params))
+        return cls(request.query_params.get("filter"), start, count, _projection(request))
+
+    @classmethod
+    def of_search(cls, body: dict[str, Any]) -> "_Query":
+        def names(key: str) -> str | None:
+            value = body.get(key)
+            if value is None or isinstance(value, str):
+                return value
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                return ",".join(value)
+            raise ScimError(400, f"{key} must be a list of attribute names", "invalidValue")
+
+        text = body.get("filter")
+        if text is not None and not isinstance(text, str):
+            raise ScimError(400, "filter must be a string", "invalidFilter")
+        start, count = paging({key: str(body[key]) for key in ("startIndex", "count") if key in body})
+        return cls(text, start, count, Projection.of(names("attributes"), names("excludedAttributes")))

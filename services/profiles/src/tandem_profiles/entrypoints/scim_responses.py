@@ -1,7 +1,7 @@
 """How ``/scim/v2`` answers: the SCIM media type, and every failure in the SCIM error schema."""
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
@@ -74,8 +74,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _int_parameter(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
+def _int_parameter(parameters: Mapping[str, str], name: str, default: int) -> int:
+    raw = parameters.get(name)
     if raw is None:
         return default
     try:
@@ -86,10 +86,10 @@ def _int_parameter(request: Request, name: str, default: int) -> int:
     return max(-_MAX_INDEX, min(value, _MAX_INDEX))
 
 
-def paging(request: Request) -> tuple[int, int]:
+def paging(parameters: Mapping[str, str]) -> tuple[int, int]:
     """(startIndex, count) of a list request (RFC 7644 §3.4.2.4)."""
-    start = max(1, _int_parameter(request, "startIndex", 1))
-    count = min(MAX_RESULTS, max(0, _int_parameter(request, "count", 100)))
+    start = max(1, _int_parameter(parameters, "startIndex", 1))
+    count = min(MAX_RESULTS, max(0, _int_parameter(parameters, "count", 100)))
     return start, count
 
 

@@ -143,9 +143,11 @@ async def _change_user(
 ) -> LoadedProfile:
     check_version(loaded.revision, if_match)
     employee_id = loaded.profile.employee_id
-    if desired.get("externalId") not in (None, employee_id):
-        raise ScimError(400, "externalId is the employee id and cannot change", "mutability")
     current = _rendered(loaded)
+    if current.get("externalId") is not None:
+        if desired.get("externalId") not in (None, current["externalId"]):
+            raise ScimError(400, "externalId is immutable once set", "mutability")
+        desired = desired | {"externalId": current["externalId"]}
     events = hr_events(employee_id, current=current, desired=desired)
     name = user_name(desired)
     if name is not None and name.lower() != loaded.profile.scim_user_name.lower():

@@ -117,7 +117,12 @@ class SchemaTable:
 
 _COMMON = (
     _text("id", "The employee id.", **_ALWAYS),
-    _text("externalId", "The employee id; set once on create.", case_exact=True, mutability="immutable"),
+    _text(
+        "externalId",
+        "The identity provider's id, set once; on create it becomes the id when given.",
+        case_exact=True,
+        mutability="immutable",
+    ),
 )
 _KIND = _text("type", "A label: work, home or other.", canonical_values=_KINDS)
 _PRIMARY = Attribute("primary", "The primary value.", type="boolean")
@@ -141,9 +146,11 @@ USER: Final = SchemaTable(
         ),
         _text("displayName", "The name shown to other employees."),
         _text("title", "The job title."),
-        _text("preferredLanguage", "The ISO 639-1 language (the prefix is kept).", canonical_values=_LANGUAGES),
+        _text("preferredLanguage", "The ISO 639-1 language (its prefix).", canonical_values=_LANGUAGES),
         _text("timezone", "The IANA time zone.", canonical_values=_TIMEZONES),
-        Attribute("active", "false: the employee has left.", type="boolean"),
+        # Required in the schema because the service always has a status to return (clients
+        # may leave it out: a new user is active, a replaced one keeps its status).
+        Attribute("active", "false: the employee has left.", type="boolean", required=True),
         Attribute(
             "emails",
             "Email addresses; the primary one, else the work one, else the first is the employee's.",

@@ -8,7 +8,7 @@ from tandem_profiles.domain.scim.attributes import GROUP, GROUP_SCHEMA, canonica
 from tandem_profiles.domain.scim.errors import ScimError, excerpt
 from tandem_profiles.domain.scim.patch import Resource
 
-__all__ = ["GROUP_RESOURCE", "group_from_scim", "group_resource", "normalise_group"]
+__all__ = ["GROUP_RESOURCE", "group_from_scim", "group_resource", "member_json", "normalise_group"]
 
 GROUP_RESOURCE: Final = Resource(
     GROUP, multi_valued=frozenset({"members"}), required=frozenset({"displayName"})
@@ -26,8 +26,12 @@ def normalise_group(body: Mapping[str, Any]) -> dict[str, Any]:
 def _member(item: Any) -> Member:
     if not isinstance(item, Mapping) or not isinstance(item.get("value"), str) or not item["value"].strip():
         raise ScimError(400, f"a member needs a string value, not {excerpt(item)}", "invalidValue")
-    display = item.get("display")
-    return Member(item["value"].strip(), display if isinstance(display, str) else None)
+    display, kind = item.get("display"), item.get("type")
+    return Member(
+        item["value"].strip(),
+        display if isinstance(display, str) else None,
+        kind if isinstance(kind, str) else None,
+    )
 
 
 def group_from_scim(group: Mapping[str, Any], *, group_id: str, created: str, now: str) -> Group:
@@ -54,17 +58,19 @@ def group_from_scim(group: Mapping[str, Any], *, group_id: str, created: str, no
     )
 
 
-def group_resource(group: Group, *, location: str, revision: int, user_location: str) -> dict[str, Any]:
-    """The group as a SCIM Group; ``user_location`` is the Users endpoint's URL."""
+def member_json(member: Member) -> dict[str, str]:
+    """A member as sent: ``value``, and ``display`` and ``type`` when given."""
+    given = {"value": member.value, "display": member.display, "type": member.type}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def group_resource(group: Group, *, location: str, revision: int) -> dict[str, Any]:
+    """The group as a SCIM Group."""
     resource: dict[str, Any] = {
         "schemas": [GROUP_SCHEMA],
         "id": group.group_id,
         "displayName": group.display_name,
-        "members": [
-            {"value": m.value, "type": "User", "$ref": f"{user_location}/{m.value}"}
-            | ({"display": m.display} if m.display else {})
-            for m in group.members
-        ],
+        "members": [member_json(member) for member in group.members],
         "meta": {
             "resourceType": "Group",
             "created": group.created,

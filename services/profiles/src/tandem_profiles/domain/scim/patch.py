@@ -93,10 +93,10 @@ def _check_mutable(
         if path.selector is None and path.sub is None and value == resource_json.get(path.attribute):
             return False
         raise ScimError(400, f"{path.attribute} is read-only", "mutability")
-    if path.attribute == "externalId":
+    if path.attribute == "externalId" and resource_json.get("externalId") is not None:
         if op != "remove" and value == resource_json.get("externalId"):
             return False
-        raise ScimError(400, "externalId is the resource's id and cannot change", "mutability")
+        raise ScimError(400, "externalId is immutable once set", "mutability")
     if path.attribute in resource.required and op == "remove" and path.sub is None and path.selector is None:
         raise ScimError(400, f"{path.attribute} is required", "mutability")
     return True
@@ -218,7 +218,10 @@ def apply_patch(
         path, value = fields.get("path"), fields.get("value")
         if path is not None and not isinstance(path, str):
             raise ScimError(400, "path must be a string", "invalidPath")
-        if path and path.strip().lower() == extension and isinstance(value, Mapping):
+        if path and path.strip().lower() == extension and op == "remove":
+            patched.pop(path.strip(), None)
+            patched = {key: item for key, item in patched.items() if key.lower() != extension}
+        elif path and path.strip().lower() == extension and isinstance(value, Mapping):
             for name, sub_value in value.items():
                 _apply(patched, op, f"{path.strip()}:{name}", sub_value, resource)
         elif path:

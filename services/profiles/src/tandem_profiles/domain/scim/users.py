@@ -3,8 +3,9 @@
 A SCIM write is translated into the very contract events an HR system would publish, so it has
 exactly the same effect. Mapping decisions:
 
-- ``id`` and ``externalId`` are both the employee id: a create takes ``externalId`` as the
-  employee id when given, else generates one; ``externalId`` is therefore immutable.
+- ``id`` is the employee id: a create takes ``externalId`` as the employee id when given, else
+  generates one. ``externalId`` is immutable once set (RFC 7643 §3.1: the provider's own id, set
+  once); a profile HR created without SCIM shows its employee id there.
 - ``userName`` is any unique string (RFC 7643 §4.1.1). The email is the primary address of
   ``emails``, else the ``work`` one, else the first, else ``userName`` when it is an email; a
   user with none is provisioned without one.
@@ -258,7 +259,7 @@ _CARRIES: Final = {  # attribute -> the HR field it carries
 }
 
 
-_NOT_KEPT: Final = ("schemas", "id", "meta", "password", "groups", "userName", "externalId", "active")
+_NOT_KEPT: Final = ("schemas", "id", "meta", "password", "groups", "userName", "active")
 
 
 def _mapped(profile: Profile) -> User:
@@ -287,11 +288,16 @@ def _overlay(sent: Mapping[str, Any], profile: Profile) -> User:
     user = {key: value for key, value in sent.items() if key not in _NOT_KEPT}
     enterprise = dict(_complex(user.pop(ENTERPRISE_SCHEMA, None)))
     for attribute, value in _mapped(profile).items():
+        if attribute == "displayName":
+            continue  # below
         target = enterprise if attribute in ("department", "manager") else user
         if _carried(attribute, target.get(attribute)) != _carried(attribute, value):
             target[attribute] = value
-    if profile.hr.display_name != _display_name(user | {"userName": profile.scim_user_name}):
-        user["displayName"] = profile.hr.display_name
+    display = profile.hr.display_name
+    # A display name that only repeats the userName (its last fallback) is not shown, so a
+    # removed displayName reads back as removed.
+    if display is not None and not (_display_name(user) is None and display == profile.scim_user_name):
+        user["displayName"] = display
     enterprise = {key: value for key, value in enterprise.items() if value is not None}
     if enterprise:
         user[ENTERPRISE_SCHEMA] = enterprise
@@ -301,10 +307,10 @@ def _overlay(sent: Mapping[str, Any], profile: Profile) -> User:
 def user_resource(profile: Profile, *, location: str, revision: int) -> User:
     """The profile as a SCIM User; unassigned attributes are left out."""
     sent = dict(profile.scim.attributes) if profile.scim else {}
-    user: User = {
+    user: User = {  # None: left out below
         "schemas": [USER_SCHEMA],
         "id": profile.employee_id,
-        "externalId": profile.employee_id,
+        "externalId": None if profile.scim else profile.employee_id,
         "userName": profile.scim_user_name,
         **_overlay(sent, profile),
         "active": profile.status == "active",
@@ -323,4 +329,4 @@ def user_resource(profile: Profile, *, location: str, revision: int) -> User:
         "version": f'W/"{revision}"',
     }
     user["meta"] = {key: value for key, value in meta.items() if value is not None}
-    return user
+    return {key: value for key, value in user.items() if value is not None}
