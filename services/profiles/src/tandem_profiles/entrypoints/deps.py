@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, params
+from tandem_chassis import require_roles
 
 from tandem_profiles.service_layer.unit_of_work import UnitOfWork
 
-__all__ = ["Uow", "unit_of_work_of"]
+__all__ = ["Uow", "roles", "unit_of_work_of"]
 
 
 def unit_of_work_of(app: FastAPI) -> UnitOfWork:
@@ -21,3 +22,11 @@ def _request_unit_of_work(request: Request) -> UnitOfWork:
 
 
 Uow = Annotated[UnitOfWork, Depends(_request_unit_of_work)]
+
+
+def roles(*names: str) -> params.Depends:
+    """``require_roles`` typed as the dependency it is, for ``dependencies=[...]``."""
+    dependency = require_roles(*names)
+    if not isinstance(dependency, params.Depends):
+        raise TypeError("require_roles returned no dependency")
+    return dependency

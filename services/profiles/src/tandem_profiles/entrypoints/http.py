@@ -4,11 +4,11 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from tandem_chassis import CurrentPrincipal, require_roles, require_self_or_roles
+from tandem_chassis import CurrentPrincipal, require_self_or_roles
 
 from tandem_profiles.domain.profile import InactiveProfileError, Profile
 from tandem_profiles.domain.skills import normalise_skill
-from tandem_profiles.entrypoints.deps import Uow
+from tandem_profiles.entrypoints.deps import Uow, roles
 from tandem_profiles.entrypoints.schemas import MentoringPatch, ProfilePage, ProfileView
 from tandem_profiles.service_layer.profiles import (
     ProfileNotFoundError,
@@ -56,7 +56,7 @@ async def patch_profile(
 @router.delete(
     "/profiles/{employee_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[require_roles("hr_integration")],
+    dependencies=[roles("hr_integration")],
 )
 async def delete_profile(employee_id: str, uow: Uow) -> None:
     """Erase the employee's personal data at once (publishes ``profile.erased``)."""
@@ -79,7 +79,7 @@ def _after(cursor: str | None) -> str | None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from error
 
 
-@router.get("/profiles", response_model=ProfilePage, dependencies=[require_roles(*READERS)])
+@router.get("/profiles", response_model=ProfilePage, dependencies=[roles(*READERS)])
 async def list_profiles(
     uow: Uow,
     role: Annotated[str | None, Query(pattern="^(mentor|mentee)$")] = None,

@@ -9,11 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from tandem_chassis import require_roles
 from tandem_chassis.concurrency import ConflictError
 
 from tandem_profiles.domain.scim.attributes import LIST_SCHEMA
 from tandem_profiles.domain.scim.errors import ScimError
+from tandem_profiles.entrypoints.deps import roles
 
 __all__ = ["MAX_RESULTS", "ScimResponse", "json_body", "list_response", "paging", "scim_router"]
 
@@ -59,7 +59,7 @@ def scim_router() -> APIRouter:
         prefix="/scim/v2",
         tags=["scim"],
         route_class=ScimRoute,
-        dependencies=[require_roles("hr_integration")],
+        dependencies=[roles("hr_integration")],
     )
 
 

@@ -1,7 +1,7 @@
 """Use cases of the profiles service: one async function per command or event."""
 
 from collections.abc import Callable
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,7 @@ class ProfileNotFoundError(LookupError):
     pass
 
 
-def profile_lock(employee_id: str) -> Any:
+def profile_lock(employee_id: str) -> AbstractAsyncContextManager[None]:
     return keyed_lock(f"profile:{employee_id}")
 
 

@@ -74,8 +74,6 @@ def _text(name: str, description: str, **options: Any) -> Attribute:
     return Attribute(name, description, **options)
 
 
-_READ_ONLY = {"mutability": "readOnly"}
-_ALWAYS = {"mutability": "readOnly", "returned": "always", "case_exact": True}
 # Real values, so a client filling attributes from the schema sends ones the contract accepts.
 _TIMEZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
 _LANGUAGES = ("en", "de", "fr", "es", "ja")
@@ -116,7 +114,7 @@ class SchemaTable:
 
 
 _COMMON = (
-    _text("id", "The employee id.", **_ALWAYS),
+    _text("id", "The employee id.", mutability="readOnly", returned="always", case_exact=True),
     _text(
         "externalId",
         "The identity provider's id, set once; on create it becomes the id when given.",
@@ -176,10 +174,10 @@ USER: Final = SchemaTable(
             "The groups the employee is in.",
             type="complex",
             multi_valued=True,
-            **_READ_ONLY,
+            mutability="readOnly",
             sub_attributes=(
-                _text("value", "The group id.", **_READ_ONLY),
-                _text("display", "The group's name.", **_READ_ONLY),
+                _text("value", "The group id.", mutability="readOnly"),
+                _text("display", "The group's name.", mutability="readOnly"),
             ),
         ),
     ),

@@ -16,6 +16,7 @@ from tandem_profiles.domain.scim.errors import ScimError, excerpt
 __all__ = ["Filter", "Projection", "parse_filter"]
 
 _MODELS: Final[dict[str, Any]] = {"User": User[EnterpriseUser], "Group": Group}
+_FILTERS: Final[dict[str, Any]] = {"User": ScimFilter[User[EnterpriseUser]], "Group": ScimFilter[Group]}
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,11 @@ class Filter:
     equals: Mapping[str, str]
 
     def match(self, resource: Mapping[str, Any]) -> bool:
-        model = _MODELS[self.resource_type]
         try:
-            parsed = model.model_validate(dict(resource))
+            parsed = _MODELS[self.resource_type].model_validate(dict(resource))
         except ValidationError:
             return False  # a value the model cannot read (a sloppy IdP's) matches no filter
-        return bool(ScimFilter[model](self.text).match(parsed))
+        return bool(_FILTERS[self.resource_type](self.text).match(parsed))
 
 
 def _required_equalities(node: Any) -> dict[str, str]:
@@ -49,9 +49,8 @@ def _required_equalities(node: Any) -> dict[str, str]:
 
 def parse_filter(text: str, resource_type: str) -> Filter:
     """Parse a filter for ``User`` or ``Group``; 400 ``invalidFilter`` when it is not one."""
-    model = _MODELS[resource_type]
     try:
-        parsed = ScimFilter[model](text)
+        parsed = _FILTERS[resource_type](text)
     except (SCIMException, ValueError) as error:
         raise ScimError(400, f"invalid filter {excerpt(text)}", "invalidFilter") from error
     return Filter(text, resource_type, _required_equalities(parsed.ast))
@@ -88,13 +87,13 @@ class Projection:
             top, sub = _split(name, table)
             if top.lower() in always:
                 continue
-            key = next((k for k in kept if k.lower() == top.lower()), None)
-            if key is None:
+            present = next((k for k in kept if k.lower() == top.lower()), None)
+            if present is None:
                 continue
             if sub is None:
-                del kept[key]
-            elif isinstance(kept[key], Mapping):
-                kept[key] = {k: v for k, v in kept[key].items() if k.lower() != sub.lower()}
+                del kept[present]
+            elif isinstance(kept[present], Mapping):
+                kept[present] = {k: v for k, v in kept[present].items() if k.lower() != sub.lower()}
         return kept
 
 
@@ -110,7 +109,7 @@ def _split(name: str, table: SchemaTable) -> tuple[str, str | None]:
         if name.lower() == uri.lower():
             return uri, None
     top, _, sub = name.partition(".")
-    return top, sub or None
+    return top, (sub or None)
 
 
 def _pick(key: str, value: Any, wanted: list[tuple[str, str | None]]) -> Any:
