@@ -2,14 +2,11 @@
 
 import asyncio
 import json
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from tandem_chassis.auth import mint_dev_token
 from tandem_chassis.testing import publish_event, read_topic
 from tandem_contracts import EmployeeJoined, topics
-from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings
 from tandem_profiles.domain.scim import (
     ENTERPRISE_SCHEMA,
@@ -53,33 +50,6 @@ JOINED = EmployeeJoined(  # the hr.employees event that means the same as BJENSE
     department="Tour Operations",
     manager_id="26118915",
 )
-
-
-@asynccontextmanager
-async def running(settings: Settings, roles: tuple[str, ...] = ("hr_integration",)):
-    app = build_app(settings)
-    token = mint_dev_token(settings.jwt_secret.get_secret_value(), sub="hr-bot", roles=list(roles))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="https://example.com/scim/v2",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM},
-        ) as client,
-    ):
-        client.app = app
-        yield client
-
-
-@pytest.fixture
-def settings(service_settings) -> Settings:
-    return service_settings(Settings, "profiles")
-
-
-@pytest.fixture
-async def scim(settings):
-    async with running(settings) as client:
-        yield client
 
 
 def _patch(*operations):
@@ -270,7 +240,9 @@ async def test_patch_add_replace_and_remove_change_the_user(scim):
     _assert_error(await scim.patch("/Users/701984", json={"Operations": []}), 400, "invalidSyntax")
 
 
-async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(service_settings):
+async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(
+    service_settings, scim_running
+):
     via_scim = service_settings(Settings, "profiles")
     prefix = via_scim.kafka_topic_prefix
     via_kafka = service_settings(
@@ -280,10 +252,10 @@ async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(s
         kafka_group_prefix=f"{prefix}hr.",
         mongodb_database=f"{via_scim.database_name}_hr",
     )
-    async with running(via_scim) as scim:
+    async with scim_running(via_scim) as scim:
         assert (await scim.post("/Users", json=BJENSEN)).status_code == 201
         scim_profile = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
-    async with running(via_kafka) as kafka:
+    async with scim_running(via_kafka) as kafka:
         await publish_event(via_kafka.kafka_bootstrap_servers, via_kafka.topic(topics.HR_EMPLOYEES), JOINED)
 
         async def consumed():

@@ -29,11 +29,20 @@ class Filter:
     equals: Mapping[str, str]
 
     def match(self, resource: Mapping[str, Any]) -> bool:
-        try:
-            parsed = _MODELS[self.resource_type].model_validate(dict(resource))
-        except ValidationError:
-            return False  # a value the model cannot read (a sloppy IdP's) matches no filter
-        return bool(_FILTERS[self.resource_type](self.text).match(parsed))
+        readable = dict(resource)
+        for _ in range(len(readable)):
+            try:
+                parsed = _MODELS[self.resource_type].model_validate(readable)
+            except ValidationError as error:
+                # A value the model refuses (e.g. an email at a ".local" domain, which identity
+                # providers do send) matches nothing; the rest of the resource still can.
+                unreadable = {str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}
+                if not unreadable & readable.keys():
+                    return False
+                readable = {key: value for key, value in readable.items() if key not in unreadable}
+                continue
+            return bool(_FILTERS[self.resource_type](self.text).match(parsed))
+        return False
 
 
 def _required_equalities(node: Any) -> dict[str, str]:
