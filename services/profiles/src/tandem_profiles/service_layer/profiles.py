@@ -185,7 +185,7 @@ async def sync_groups(employee_id: str, *, uow: UnitOfWork) -> None:
     Read under the profile's lock, so the last sync of a member sees the latest groups.
     """
 
-    async with profile_lock(f"groups:{employee_id}"):
+    async with keyed_lock(f"profile-groups:{employee_id}"):
         groups = tuple(await uow.groups.ids_with_member(employee_id))
 
         def decide(profile: Profile | None) -> ProfileChange | None:

@@ -195,14 +195,19 @@ def is_active(user: Mapping[str, Any]) -> bool | None:
     raise ScimError(400, f"active must be a boolean, not {excerpt(value)}", "invalidValue")
 
 
+def _short(message: str) -> str:
+    """A validator's message, which may quote the value, cut to a short prefix."""
+    return message if len(message) <= 120 else f"{message[:120]}…"
+
+
 def _contract(model: type[HrEvent], **fields: Any) -> HrEvent:
     try:
         return model(**fields)
     except ValidationError as error:
         problems = "; ".join(
-            f"{_FIELD_ATTRIBUTE.get(str(problem['loc'][0]), problem['loc'][0])}: {problem['msg']}"
+            f"{_FIELD_ATTRIBUTE.get(str(problem['loc'][0]), problem['loc'][0])}: {_short(problem['msg'])}"
             if problem["loc"]
-            else problem["msg"]
+            else _short(problem["msg"])
             for problem in error.errors(include_input=False, include_context=False)
         )
         raise ScimError(400, problems, "invalidValue") from error
