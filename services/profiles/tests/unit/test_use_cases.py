@@ -1,5 +1,6 @@
 """The profiles use cases on in-memory fakes of the repositories: no broker, no store."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -155,3 +156,19 @@ async def test_a_stale_if_match_is_refused_with_412():
     with pytest.raises(ScimError) as stale:
         await scim.patch_user(uow, "e-1", body, if_match=f'W/"{created.revision}"')
     assert stale.value.status == 412
+
+
+async def test_member_patches_sent_in_parallel_all_land():
+    uow, _, _ = fake_unit_of_work()
+    group = await scim.create_group(uow, {"displayName": "Cohort 7"})
+    group_id = group.group.group_id
+
+    async def add(member: str) -> None:
+        body = {
+            "schemas": [PATCH],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": member}]}],
+        }
+        await scim.patch_group(uow, group_id, body)
+
+    await asyncio.gather(*(add(f"e-{n}") for n in range(5)))
+    assert (await scim.existing_group(uow, group_id)).group.member_ids == {f"e-{n}" for n in range(5)}

@@ -6,10 +6,12 @@ Every User write becomes the ``hr.employees`` events of ``domain/scim/users.py``
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Final
 
+from tandem_chassis.concurrency import Retry, keyed_lock, retry_on_conflict
 from tandem_contracts import EmployeeLeft
 
 from tandem_profiles.domain.groups import Group, changed_members
@@ -79,6 +81,10 @@ def _rendered(loaded: LoadedProfile) -> dict[str, Any]:
     return user_resource(loaded.profile, location="", revision=loaded.revision)
 
 
+def _name_lock(name: str | None) -> AbstractAsyncContextManager[None]:
+    return keyed_lock(f"scim-user-name:{(name or '').lower()}")
+
+
 async def _check_user_name_free(uow: UnitOfWork, name: str, employee_id: str) -> None:
     for other in await uow.profiles.find_by_user_name(name):
         if other.profile.employee_id != employee_id and is_visible(other.profile):
@@ -122,16 +128,19 @@ async def create_user(uow: UnitOfWork, body: Mapping[str, Any]) -> LoadedProfile
     if not isinstance(employee_id, str) or not employee_id.strip():
         raise ScimError(400, "externalId must be a non-empty string", "invalidValue")
     employee_id = employee_id.strip()
-    existing = await uow.profiles.load(employee_id)
-    if existing is not None and is_visible(existing.profile) and existing.profile.status == "active":
-        raise ScimError(409, "a User with this externalId already exists", "uniqueness")
-    name = user_name(user)
-    if name is not None:
-        await _check_user_name_free(uow, name, employee_id)
-    current = _rendered(existing) if existing is not None and is_visible(existing.profile) else None
-    desired = user if current is None or "active" in user else user | {"active": True}
-    events = hr_events(employee_id, current=current, desired=desired)
-    await _write_user(uow, employee_id, events, _account(desired))
+    # The checks and the write in one piece per id and per name (in this process; the store has
+    # no unique index on userName, see the report on replicas).
+    async with keyed_lock(f"scim-user:{employee_id}"), _name_lock(user_name(user)):
+        existing = await uow.profiles.load(employee_id)
+        if existing is not None and is_visible(existing.profile) and existing.profile.status == "active":
+            raise ScimError(409, "a User with this externalId already exists", "uniqueness")
+        name = user_name(user)
+        if name is not None:
+            await _check_user_name_free(uow, name, employee_id)
+        current = _rendered(existing) if existing is not None and is_visible(existing.profile) else None
+        desired = user if current is None or "active" in user else user | {"active": True}
+        events = hr_events(employee_id, current=current, desired=desired)
+        await _write_user(uow, employee_id, events, _account(desired))
     await sync_groups(employee_id, uow=uow)  # groups may list the employee before the User exists
     loaded = await uow.profiles.load(employee_id)
     assert loaded is not None
@@ -150,9 +159,10 @@ async def _change_user(
         desired = desired | {"externalId": current["externalId"]}
     events = hr_events(employee_id, current=current, desired=desired)
     name = user_name(desired)
-    if name is not None and name.lower() != loaded.profile.scim_user_name.lower():
-        await _check_user_name_free(uow, name, employee_id)
-    return await _write_user(uow, employee_id, events, _account(desired))
+    async with _name_lock(name):
+        if name is not None and name.lower() != loaded.profile.scim_user_name.lower():
+            await _check_user_name_free(uow, name, employee_id)
+        return await _write_user(uow, employee_id, events, _account(desired))
 
 
 async def replace_user(
@@ -203,9 +213,10 @@ async def _sync_members(uow: UnitOfWork, before: Group | None, after: Group | No
 async def create_group(uow: UnitOfWork, body: Mapping[str, Any]) -> LoadedGroup:
     now = _stamp(uow.clock())
     group = group_from_scim(normalise_group(body), group_id=str(uuid.uuid4()), created=now, now=now)
-    await _check_group_name_free(uow, group)
-    if not await uow.groups.create(group):
-        raise ScimError(409, "a Group with this id already exists", "uniqueness")
+    async with keyed_lock(f"scim-group-name:{group.display_name.lower()}"):
+        await _check_group_name_free(uow, group)
+        if not await uow.groups.create(group):
+            raise ScimError(409, "a Group with this id already exists", "uniqueness")
     await _sync_members(uow, None, group)
     return LoadedGroup(group, 1)
 
@@ -220,9 +231,10 @@ async def _save_group(uow: UnitOfWork, loaded: LoadedGroup, desired: Mapping[str
         created=before.created,
         now=_stamp(uow.clock()),
     )
-    await _check_group_name_free(uow, group)
-    if not await uow.groups.save(group, revision=loaded.revision):
-        raise ScimError(412, "the Group changed while it was written; read it again")
+    async with keyed_lock(f"scim-group-name:{group.display_name.lower()}"):
+        await _check_group_name_free(uow, group)
+        if not await uow.groups.save(group, revision=loaded.revision):
+            raise Retry  # another replica wrote it since it was read
     await _sync_members(uow, before, group)
     return LoadedGroup(group, loaded.revision + 1)
 
@@ -239,26 +251,41 @@ def _group_json(loaded: LoadedGroup) -> dict[str, Any]:
     }
 
 
+async def _change_group(
+    uow: UnitOfWork, group_id: str, change: Callable[[LoadedGroup], Mapping[str, Any]], if_match: str | None
+) -> LoadedGroup:
+    """Read, change and write the group; redone when a concurrent write got in first (identity
+    providers send member PATCHes of one group in parallel)."""
+
+    async def attempt() -> LoadedGroup:
+        loaded = await existing_group(uow, group_id)
+        check_version(loaded.revision, if_match)
+        return await _save_group(uow, loaded, change(loaded))
+
+    async with keyed_lock(f"scim-group:{group_id}"):
+        return await retry_on_conflict(attempt, what=f"group {group_id}")
+
+
 async def replace_group(
     uow: UnitOfWork, group_id: str, body: Mapping[str, Any], *, if_match: str | None = None
 ) -> LoadedGroup:
-    loaded = await existing_group(uow, group_id)
-    check_version(loaded.revision, if_match)
-    return await _save_group(uow, loaded, normalise_group(body))
+    return await _change_group(uow, group_id, lambda _: normalise_group(body), if_match)
 
 
 async def patch_group(
     uow: UnitOfWork, group_id: str, body: Mapping[str, Any], *, if_match: str | None = None
 ) -> LoadedGroup:
     """PATCH, e.g. Entra ID's and Okta's ``add``/``remove`` of ``members``."""
-    loaded = await existing_group(uow, group_id)
-    check_version(loaded.revision, if_match)
-    desired = apply_patch(_group_json(loaded), body, GROUP_RESOURCE)
-    return await _save_group(uow, loaded, desired)
+
+    def patched(loaded: LoadedGroup) -> Mapping[str, Any]:
+        return apply_patch(_group_json(loaded), body, GROUP_RESOURCE)
+
+    return await _change_group(uow, group_id, patched, if_match)
 
 
 async def delete_group(uow: UnitOfWork, group_id: str, *, if_match: str | None = None) -> None:
-    loaded = await existing_group(uow, group_id)
-    check_version(loaded.revision, if_match)
-    await uow.groups.delete(group_id)
+    async with keyed_lock(f"scim-group:{group_id}"):
+        loaded = await existing_group(uow, group_id)
+        check_version(loaded.revision, if_match)
+        await uow.groups.delete(group_id)
     await _sync_members(uow, loaded.group, None)
