@@ -354,6 +354,17 @@ async def test_discovery_endpoints_describe_the_service(scim):
     user_name = next(a for a in user_schema["attributes"] if a["name"] == "userName")
     assert (user_name["required"], user_name["uniqueness"]) == (True, "server")
     _assert_error(await scim.get("/Schemas/urn:nope"), 404)
+    for path in (
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/Schemas",
+        "/Schemas/urn:x",
+        "/ResourceTypes/User",
+    ):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            refused = await scim.request(method, path, json={})
+            _assert_error(refused, 405)
+            assert refused.headers["Allow"] == "GET"
 
 
 async def test_errors_on_scim_routes_use_the_scim_error_schema(settings, scim):

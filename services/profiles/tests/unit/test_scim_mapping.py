@@ -1,9 +1,11 @@
 """SCIM Users (RFC 7643/7644 examples) as ``hr.employees`` events, and profiles as SCIM Users."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
+from tandem_profiles.domain.parts import ScimAccount
 from tandem_profiles.domain.profile import apply_hr_event
 from tandem_profiles.domain.scim import (
     ENTERPRISE_SCHEMA,
@@ -16,8 +18,9 @@ from tandem_profiles.domain.scim import (
     normalise_user,
     user_resource,
 )
+from tandem_profiles.domain.scim.attributes import USER
 from tandem_profiles.domain.scim.patch import apply_patch as apply_resource_patch
-from tandem_profiles.domain.scim.query import parse_filter
+from tandem_profiles.domain.scim.query import Projection, parse_filter
 
 
 def apply_patch(user, body):
@@ -395,3 +398,38 @@ def test_malformed_filters_are_refused_as_invalid_filter(text):
     with pytest.raises(ScimError) as refused:
         parse_filter(text, "User")
     assert (refused.value.status, refused.value.scim_type) == (400, "invalidFilter")
+
+
+def test_a_user_reads_back_as_sent_where_the_profile_still_says_the_same():
+    sent = normalise_user(FULL_USER)
+    [joined] = hr_events("701984", current=None, desired=sent)
+    profile = replace(_profile_of(joined), scim=ScimAccount("bjensen@example.com", sent))
+    user = _rendered(profile)
+    assert user["emails"] == FULL_USER["emails"] and user["addresses"] == FULL_USER["addresses"]
+    assert user["name"] == FULL_USER["name"] and user["nickName"] == "Babs"
+    moved = apply_hr_event(
+        profile,
+        EmployeeUpdated(employee_id="701984", location="Berlin"),
+        time=datetime(2024, 2, 1, tzinfo=UTC),
+        event_id="hr-2",
+    ).profile
+    assert _rendered(moved)["addresses"] == [{"type": "work", "locality": "Berlin", "primary": True}], (
+        "HR's newer value wins over what the identity provider sent"
+    )
+
+
+@pytest.mark.parametrize(
+    ("attributes", "excluded", "kept"),
+    [
+        ("userName", None, {"schemas", "id", "userName"}),
+        ("name.givenName,emails", None, {"schemas", "id", "name", "emails"}),
+        (f"{ENTERPRISE_SCHEMA}:department", None, {"schemas", "id", ENTERPRISE_SCHEMA}),
+        (None, "emails,meta,id", set(FULL_USER) - {"emails"} | {"id"}),
+    ],
+)
+def test_attributes_and_excluded_attributes_pick_what_is_returned(attributes, excluded, kept):
+    user = normalise_user(FULL_USER) | {"id": "701984"}
+    shaped = Projection.of(attributes, excluded).apply(user, USER)
+    assert set(shaped) == kept
+    if attributes and attributes.startswith("name."):
+        assert shaped["name"] == {"givenName": "Barbara"}

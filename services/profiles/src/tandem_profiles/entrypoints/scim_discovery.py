@@ -98,8 +98,9 @@ async def schema(uri: str, request: Request) -> Response:
 @router.api_route("/Schemas", methods=_WRITES, include_in_schema=False)
 @router.api_route("/Schemas/{uri}", methods=_WRITES, include_in_schema=False)
 async def read_only_endpoint(request: Request) -> Response:
-    """RFC 7644 §3.2: a method an endpoint does not support is a 405."""
-    raise ScimError(405, f"{request.method} is not supported here; use GET")
+    """RFC 7644 §3.2: a method an endpoint does not support is a 405 (with ``Allow``)."""
+    refused = ScimError(405, f"{request.method} is not supported here; use GET")
+    return ScimResponse(refused.body(), status_code=405, headers={"Allow": "GET"})
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
