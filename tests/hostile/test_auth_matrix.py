@@ -304,6 +304,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/scim/v2/Groups/{group_id}"): {"displayName": "Not yours"},
     ("PATCH", "/scim/v2/Groups/{group_id}"): SCIM_PATCH,
     ("POST", "/scim/v2/Groups/.search"): {},
+    ("POST", "/scim/v2/.search"): {},
     ("POST", "/v1/mentorships"): {"mentee_id": VICTIM, "mentor_id": MENTOR},
     ("POST", "/v1/mentorships/{mentorship_id}/end"): {"reason": "cancelled"},
     ("POST", "/v1/programs"): {"name": "Not yours"},
@@ -337,6 +338,7 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("PATCH", "/scim/v2/Groups/{group_id}"): SCIM,
     ("DELETE", "/scim/v2/Groups/{group_id}"): SCIM,
     ("POST", "/scim/v2/Groups/.search"): SCIM,
+    ("POST", "/scim/v2/.search"): SCIM,
     ("GET", "/scim/v2/ServiceProviderConfig"): SCIM,
     ("GET", "/scim/v2/ResourceTypes"): SCIM,
     ("GET", "/scim/v2/ResourceTypes/{name}"): SCIM,
@@ -427,7 +429,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         for method in methods
     }
     assert found == set(LEGITIMATE), f"new or removed endpoints: {found ^ set(LEGITIMATE)}"
-    assert len(found) == 43
+    assert len(found) == 44
 
 
 async def refuses_missing_expired_forged_and_wrong_kind_tokens(world: World) -> list[str]:

@@ -222,3 +222,13 @@ async def test_errors_never_echo_a_large_input(scim):
     await scim.post("/Users", json={"userName": "bjensen", "externalId": "e-1"})
     refused = await scim.patch("/Users/e-1", json=patch)
     assert refused.status_code == 400 and len(refused.text) < 1_000
+
+
+async def test_a_search_at_the_root_finds_users_and_groups(scim):
+    await scim.post("/Users", json={"userName": "bjensen", "externalId": "e-1", "displayName": "Cohort"})
+    await scim.post("/Groups", json={"displayName": "Cohort 7"})
+    found = await scim.post(
+        "/.search", json={"filter": 'displayName sw "Cohort"', "attributes": ["displayName"]}
+    )
+    assert found.status_code == 200, found.text
+    assert sorted(r["displayName"] for r in found.json()["Resources"]) == ["Cohort", "Cohort 7"]

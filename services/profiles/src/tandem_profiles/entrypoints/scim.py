@@ -116,20 +116,28 @@ async def _candidate_users(uow: UnitOfWork, found: Filter) -> list[LoadedProfile
     return await _every_user(uow)
 
 
+async def _matching_users(request: Request, uow: UnitOfWork, text: str | None) -> list[dict[str, Any]]:
+    """Every visible user the filter matches (all of them without one), rendered."""
+    found = parse_filter(text, "User") if text is not None else None
+    candidates = await _candidate_users(uow, found) if found else await _every_user(uow)
+    rendered = [_user(request, c) for c in candidates if use_cases.is_visible(c.profile)]
+    if found is None:
+        return rendered
+    matches = [user for user in rendered if found.match(user)]
+    if not matches and "externalid" in found.equals and "username" not in found.equals:
+        rendered = [_user(request, c) for c in await _every_user(uow) if use_cases.is_visible(c.profile)]
+        matches = [user for user in rendered if found.match(user)]
+    return matches
+
+
 async def _users(request: Request, uow: UnitOfWork, query: "_Query") -> Response:
-    if query.filter is None:
+    if query.filter is None:  # a page straight from the store
         total, page = await uow.profiles.page(
             skip=query.start - 1, limit=query.count, hiding_left_by=use_cases.DELETED_BY
         )
         users = [_user(request, loaded) for loaded in page]
     else:
-        found = parse_filter(query.filter, "User")
-        candidates = await _candidate_users(uow, found)
-        rendered = [_user(request, c) for c in candidates if use_cases.is_visible(c.profile)]
-        matches = [user for user in rendered if found.match(user)]
-        if not matches and "externalid" in found.equals and "username" not in found.equals:
-            rendered = [_user(request, c) for c in await _every_user(uow) if use_cases.is_visible(c.profile)]
-            matches = [user for user in rendered if found.match(user)]
+        matches = await _matching_users(request, uow, query.filter)
         total, users = len(matches), matches[query.start - 1 : query.start - 1 + query.count]
     resources = [query.projection.apply(user, USER) for user in users]
     return list_response(resources, total=total, start=query.start)
@@ -182,17 +190,22 @@ async def delete_group(group_id: str, request: Request, uow: Uow) -> Response:
     return Response(status_code=204)
 
 
+async def _matching_groups(request: Request, uow: UnitOfWork, text: str | None) -> list[dict[str, Any]]:
+    found = parse_filter(text, "Group") if text is not None else None
+    if found is not None and "displayname" in found.equals:
+        candidates = await uow.groups.find_by_display_name(found.equals["displayname"])
+    else:
+        _, candidates = await uow.groups.page(skip=0, limit=_MAX_GROUPS_SCANNED)
+    rendered = [_group(request, candidate) for candidate in candidates]
+    return [group for group in rendered if found is None or found.match(group)]
+
+
 async def _groups(request: Request, uow: UnitOfWork, query: "_Query") -> Response:
     if query.filter is None:
         total, page = await uow.groups.page(skip=query.start - 1, limit=query.count)
         groups = [_group(request, loaded) for loaded in page]
     else:
-        found = parse_filter(query.filter, "Group")
-        if "displayname" in found.equals:
-            candidates = await uow.groups.find_by_display_name(found.equals["displayname"])
-        else:
-            _, candidates = await uow.groups.page(skip=0, limit=_MAX_GROUPS_SCANNED)
-        matches = [group for group in (_group(request, c) for c in candidates) if found.match(group)]
+        matches = await _matching_groups(request, uow, query.filter)
         total, groups = len(matches), matches[query.start - 1 : query.start - 1 + query.count]
     resources = [query.projection.apply(group, GROUP) for group in groups]
     return list_response(resources, total=total, start=query.start)
@@ -206,6 +219,19 @@ async def list_groups(request: Request, uow: Uow) -> Response:
 @router.post("/Groups/.search", name="scim_search_groups")
 async def search_groups(request: Request, uow: Uow) -> Response:
     return await _groups(request, uow, _Query.of_search(await json_body(request)))
+
+
+@router.post("/.search", name="scim_search")
+async def search_everything(request: Request, uow: Uow) -> Response:
+    """RFC 7644 §3.4.3 at the root: Users, then Groups; an attribute one type lacks matches none."""
+    query = _Query.of_search(await json_body(request))
+    users = await _matching_users(request, uow, query.filter)
+    groups = await _matching_groups(request, uow, query.filter)
+    everything = [query.projection.apply(u, USER) for u in users] + [
+        query.projection.apply(g, GROUP) for g in groups
+    ]
+    page = everything[query.start - 1 : query.start - 1 + query.count]
+    return list_response(page, total=len(everything), start=query.start)
 
 
 @dataclass(frozen=True)

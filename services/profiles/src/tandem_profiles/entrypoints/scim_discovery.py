@@ -105,7 +105,7 @@ async def read_only_endpoint(request: Request) -> Response:
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def unsupported(rest: str) -> Response:
-    """Endpoints not offered here (Bulk, .search, Me) answer in the SCIM error schema."""
-    if rest in ("Me", ".search"):  # RFC 7644 §3.11, §3.4.3: optional; 501 says so
-        raise ScimError(501, f"/{rest} is not supported")
+    """Endpoints not offered here (Bulk, Me) answer in the SCIM error schema."""
+    if rest == "Me":  # RFC 7644 §3.11: optional; 501 says so
+        raise ScimError(501, "/Me is not supported")
     raise ScimError(404, "this endpoint is not supported")
