@@ -648,7 +648,7 @@ async def _converge(
 ) -> tuple[float, list[str]]:
     began = time.monotonic()
     want_profiles = {
-        employee_id: {"status": p.status, "hr": p.hr}
+        employee_id: {"status": p.status, "hr": {k: v for k, v in p.hr.to_json().items() if v is not None}}
         for employee_id, p in expected_profiles.items()
         if p.known
     }

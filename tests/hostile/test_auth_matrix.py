@@ -265,6 +265,7 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
         world.ids |= {
             "employee_id": VICTIM,
             "user_id": VICTIM,
+            "group_id": "g-missing",
             "round_id": "r-missing",
             "name": "User",
             "uri": "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -290,6 +291,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/scim/v2/Users"): SCIM_USER | {"externalId": "e-new", "userName": "new@example.com"},
     ("PUT", "/scim/v2/Users/{user_id}"): SCIM_USER,
     ("PATCH", "/scim/v2/Users/{user_id}"): SCIM_PATCH,
+    ("POST", "/scim/v2/Users/.search"): {"filter": f'externalId eq "{VICTIM}"'},
+    ("POST", "/scim/v2/Groups"): {"displayName": "Not yours", "members": [{"value": VICTIM}]},
+    ("PUT", "/scim/v2/Groups/{group_id}"): {"displayName": "Not yours"},
+    ("PATCH", "/scim/v2/Groups/{group_id}"): SCIM_PATCH,
+    ("POST", "/scim/v2/Groups/.search"): {},
+    ("POST", "/scim/v2/.search"): {},
     ("POST", "/v1/mentorships"): {"mentee_id": VICTIM, "mentor_id": MENTOR},
     ("POST", "/v1/mentorships/{mentorship_id}/end"): {"reason": "cancelled"},
     ("POST", "/v1/programs"): {"name": "Not yours"},
@@ -315,6 +322,15 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("PUT", "/scim/v2/Users/{user_id}"): SCIM,
     ("PATCH", "/scim/v2/Users/{user_id}"): SCIM,
     ("DELETE", "/scim/v2/Users/{user_id}"): SCIM,
+    ("POST", "/scim/v2/Users/.search"): SCIM,
+    ("GET", "/scim/v2/Groups"): SCIM,
+    ("POST", "/scim/v2/Groups"): SCIM,
+    ("GET", "/scim/v2/Groups/{group_id}"): SCIM,
+    ("PUT", "/scim/v2/Groups/{group_id}"): SCIM,
+    ("PATCH", "/scim/v2/Groups/{group_id}"): SCIM,
+    ("DELETE", "/scim/v2/Groups/{group_id}"): SCIM,
+    ("POST", "/scim/v2/Groups/.search"): SCIM,
+    ("POST", "/scim/v2/.search"): SCIM,
     ("GET", "/scim/v2/ServiceProviderConfig"): SCIM,
     ("GET", "/scim/v2/ResourceTypes"): SCIM,
     ("GET", "/scim/v2/ResourceTypes/{name}"): SCIM,
@@ -405,7 +421,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         for method in methods
     }
     assert found == set(LEGITIMATE), f"new or removed endpoints: {found ^ set(LEGITIMATE)}"
-    assert len(found) == 35
+    assert len(found) == 44
 
 
 async def refuses_missing_expired_forged_and_wrong_kind_tokens(world: World) -> list[str]:

@@ -26,8 +26,9 @@ class EmployeeJoined(EventData):
     """``hr.employee.joined``."""
 
     employee_id: EmployeeId
-    email: Email
     display_name: DisplayName
+    # Optional: a person without an address gets inbox and webhook messages, no email.
+    email: Email | None = None
     department: ShortText | None = None
     job_title: ShortText | None = None
     level: Level | None = None
@@ -66,4 +67,5 @@ class EmployeeLeft(EventData):
     last_day: IsoDate | None = None
 
 
-HR_FIELDS = tuple(name for name in EmployeeJoined.model_fields if name != "employee_id")
+# In the order of the joined event as documented (email first), whatever the class declares.
+HR_FIELDS = ("email", *(name for name in EmployeeJoined.model_fields if name not in ("employee_id", "email")))

@@ -69,6 +69,10 @@ class ProfileSnapshot(EventData):
     preferences: ProfilePreferences = Field(default_factory=ProfilePreferences)
     notification_preferences: NotificationPreferences = Field(default_factory=NotificationPreferences)
     left_at: AwareDatetime | None = None
+    # Ids of the SCIM groups (departments, employee resource groups, cohorts) the employee is in.
+    groups: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list, max_length=1000
+    )
 
 
 class ProfileRegistered(ProfileSnapshot):

@@ -8,6 +8,7 @@ import pytest
 from tandem_chassis.auth import mint_dev_token
 from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings
+from tandem_profiles.entrypoints.deps import unit_of_work_of
 
 
 class RunningProfiles:
@@ -19,12 +20,16 @@ class RunningProfiles:
         return {"Authorization": f"Bearer {mint_dev_token(secret, sub=sub, roles=list(roles))}"}
 
     @property
+    def uow(self):
+        return unit_of_work_of(self.app)
+
+    @property
     def repository(self):
-        return self.app.state.profiles
+        return self.uow.profiles
 
     @property
     def collection(self):
-        return self.app.state.profiles.store.collection
+        return self.uow.profiles.store.collection
 
 
 @contextlib.asynccontextmanager

@@ -54,8 +54,8 @@ async def settled(profiles, expected_events: int, timeout_s: float = 45.0):
 
 
 async def stored(profiles, employee_id: str):
-    profile, _ = await profiles.repository.load(employee_id)
-    return profile
+    loaded = await profiles.repository.load(employee_id)
+    return loaded.profile if loaded else None
 
 
 async def test_duplicates_and_unknown_fields_store_one_profile_and_publish_once(profiles):
@@ -216,8 +216,8 @@ async def test_leavers_are_erased_after_retention_and_on_request(profiles, servi
         as_record(event(joined("e-9"), 0)),
     )
     await settled(profiles, 3)
-    assert await erase_due_profiles(repository=profiles.repository, now=T0 + timedelta(days=29)) == 0
-    assert await erase_due_profiles(repository=profiles.repository, now=T0 + timedelta(days=31)) == 1
+    assert await erase_due_profiles(uow=profiles.uow, now=T0 + timedelta(days=29)) == 0
+    assert await erase_due_profiles(uow=profiles.uow, now=T0 + timedelta(days=31)) == 1
 
     hr = profiles.token("hr-bot", "hr_integration")
     assert (

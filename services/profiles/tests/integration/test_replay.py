@@ -63,7 +63,11 @@ def expected_profiles(feed) -> dict[str, dict]:
         profiles[data.employee_id] = apply_hr_event(
             profiles.get(data.employee_id), data, time=event.time, event_id=event.id
         ).profile
-    return {eid: {"status": p.status, "hr": p.hr} for eid, p in profiles.items() if p.known}
+    return {
+        eid: {"status": p.status, "hr": {k: v for k, v in p.hr.to_json().items() if v is not None}}
+        for eid, p in profiles.items()
+        if p.known
+    }
 
 
 async def stored_profiles(running) -> dict[str, dict]:

@@ -2,22 +2,21 @@
 
 import asyncio
 import json
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from tandem_chassis.auth import mint_dev_token
 from tandem_chassis.testing import publish_event, read_topic
 from tandem_contracts import EmployeeJoined, topics
-from tandem_profiles.bootstrap import build_app
 from tandem_profiles.config import Settings
 from tandem_profiles.domain.scim import (
     ENTERPRISE_SCHEMA,
     ERROR_SCHEMA,
+    GROUP_SCHEMA,
     LIST_SCHEMA,
     PATCH_SCHEMA,
     USER_SCHEMA,
 )
+from tandem_profiles.entrypoints.deps import unit_of_work_of
 
 pytestmark = pytest.mark.integration
 
@@ -51,33 +50,6 @@ JOINED = EmployeeJoined(  # the hr.employees event that means the same as BJENSE
     department="Tour Operations",
     manager_id="26118915",
 )
-
-
-@asynccontextmanager
-async def running(settings: Settings, roles: tuple[str, ...] = ("hr_integration",)):
-    app = build_app(settings)
-    token = mint_dev_token(settings.jwt_secret.get_secret_value(), sub="hr-bot", roles=list(roles))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="https://example.com/scim/v2",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM},
-        ) as client,
-    ):
-        client.app = app
-        yield client
-
-
-@pytest.fixture
-def settings(service_settings) -> Settings:
-    return service_settings(Settings, "profiles")
-
-
-@pytest.fixture
-async def scim(settings):
-    async with running(settings) as client:
-        yield client
 
 
 def _patch(*operations):
@@ -131,8 +103,10 @@ async def test_a_user_created_without_external_id_gets_a_generated_id(scim):
     created = await scim.post("/Users", json={"schemas": [USER_SCHEMA], "userName": "x@example.com"})
     assert created.status_code == 201, created.text
     user = created.json()
-    assert user["id"] and user["externalId"] == user["id"]
-    assert user["displayName"] == "x@example.com"
+    assert user["id"] and "externalId" not in user, "the id is generated; no externalId was sent"
+    assert "displayName" not in user, "a display name that only repeats userName is not shown"
+    stored = (await unit_of_work_of(scim.app).profiles.load(user["id"])).profile
+    assert stored.hr.display_name == "x@example.com"
     assert (await scim.get(f"/Users/{user['id']}")).json()["userName"] == "x@example.com"
 
 
@@ -172,13 +146,31 @@ async def test_filtering_by_user_name_ignores_case_and_by_external_id_matches_ex
     assert (none["totalResults"], none["Resources"]) == (0, [])
 
 
-async def test_unsupported_filters_are_refused_with_invalid_filter(scim):
-    _assert_error(await scim.get("/Users", params={"filter": "title pr"}), 400, "invalidFilter")
-    _assert_error(
-        await scim.get("/Users", params={"filter": 'name.familyName co "O\'Malley"'}),
-        400,
-        "invalidFilter",
+async def test_malformed_filters_are_refused_with_invalid_filter(scim):
+    _assert_error(await scim.get("/Users", params={"filter": "title pr and"}), 400, "invalidFilter")
+    _assert_error(await scim.get("/Users", params={"filter": 'name.familyName co "x'}), 400, "invalidFilter")
+
+
+async def test_rfc_filters_with_and_or_not_and_comparisons_select_users(scim):
+    # RFC 7644 §3.4.2.2
+    await scim.post("/Users", json=BJENSEN)
+    await scim.post(
+        "/Users", json={"userName": "omalley", "externalId": "e-2", "name": {"familyName": "O'Malley"}}
     )
+
+    async def ids(text: str) -> list[str]:
+        found = await scim.get("/Users", params={"filter": text})
+        assert found.status_code == 200, found.text
+        return [user["id"] for user in found.json()["Resources"]]
+
+    assert await ids("title pr") == ["701984"]
+    assert await ids('name.familyName co "O\'Malley"') == ["e-2"]
+    assert await ids('userName sw "OM" or title eq "Tour Guide"') == ["701984", "e-2"]
+    assert await ids('not (title pr) and userName ew "lley"') == ["e-2"]
+    assert await ids('userName ne "omalley"') == ["701984"]
+    assert await ids('meta.lastModified gt "2000-01-01T00:00:00Z"') == ["701984", "e-2"]
+    assert await ids('meta.lastModified lt "2000-01-01T00:00:00Z"') == []
+    assert await ids(f'{ENTERPRISE_SCHEMA}:department eq "Tour Operations"') == ["701984"]
 
 
 async def test_listing_pages_with_start_index_and_count(scim):
@@ -248,7 +240,9 @@ async def test_patch_add_replace_and_remove_change_the_user(scim):
     _assert_error(await scim.patch("/Users/701984", json={"Operations": []}), 400, "invalidSyntax")
 
 
-async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(service_settings):
+async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(
+    service_settings, scim_running
+):
     via_scim = service_settings(Settings, "profiles")
     prefix = via_scim.kafka_topic_prefix
     via_kafka = service_settings(
@@ -258,15 +252,15 @@ async def test_scim_create_has_the_same_effect_as_the_hr_employee_joined_event(s
         kafka_group_prefix=f"{prefix}hr.",
         mongodb_database=f"{via_scim.database_name}_hr",
     )
-    async with running(via_scim) as scim:
+    async with scim_running(via_scim) as scim:
         assert (await scim.post("/Users", json=BJENSEN)).status_code == 201
-        scim_profile, _ = await scim.app.state.profiles.load("701984")
-    async with running(via_kafka) as kafka:
+        scim_profile = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
+    async with scim_running(via_kafka) as kafka:
         await publish_event(via_kafka.kafka_bootstrap_servers, via_kafka.topic(topics.HR_EMPLOYEES), JOINED)
 
         async def consumed():
-            profile, _ = await kafka.app.state.profiles.load("701984")
-            return profile
+            loaded = await unit_of_work_of(kafka.app).profiles.load("701984")
+            return loaded.profile if loaded else None
 
         kafka_profile = await _eventually(consumed)
     assert scim_profile.hr == kafka_profile.hr
@@ -290,7 +284,7 @@ async def test_patch_active_false_deactivates_and_active_true_rehires(settings, 
     )
     assert deactivated.status_code == 200, deactivated.text
     assert deactivated.json()["active"] is False
-    stored, _ = await scim.app.state.profiles.load("701984")
+    stored = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
     assert stored.status == "inactive"
     records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)
     assert [dict(r.headers)["ce_type"] for r in records] == [
@@ -322,10 +316,8 @@ async def test_deleting_a_user_deactivates_it_and_scim_then_answers_404(settings
     )
     assert (await scim.get("/Users")).json()["totalResults"] == 0
     assert (await scim.get("/Users", params={"filter": 'externalId eq "701984"'})).json()["totalResults"] == 0
-    stored, _ = await scim.app.state.profiles.load("701984")
-    assert stored.status == "inactive" and stored.hr["email"] == "bjensen@example.com", (
-        "deactivated, not erased"
-    )
+    stored = (await unit_of_work_of(scim.app).profiles.load("701984")).profile
+    assert stored.status == "inactive" and stored.hr.email == "bjensen@example.com", "deactivated, not erased"
     records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=2)
     assert dict(records[1].headers)["ce_type"] == b"profile.deactivated"
     recreated = await scim.post("/Users", json=BJENSEN)
@@ -343,7 +335,12 @@ async def test_discovery_endpoints_describe_the_service(scim):
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     types = (await scim.get("/ResourceTypes")).json()
     assert types["schemas"] == [LIST_SCHEMA]
-    [user_type] = types["Resources"]
+    user_type, group_type = types["Resources"]
+    assert (group_type["id"], group_type["endpoint"], group_type["schema"]) == (
+        "Group",
+        "/Groups",
+        GROUP_SCHEMA,
+    )
     assert (user_type["id"], user_type["endpoint"], user_type["schema"]) == (
         "User",
         "/Users",
@@ -352,11 +349,22 @@ async def test_discovery_endpoints_describe_the_service(scim):
     assert user_type["schemaExtensions"] == [{"schema": ENTERPRISE_SCHEMA, "required": False}]
     assert (await scim.get("/ResourceTypes/User")).json()["id"] == "User"
     schemas = (await scim.get("/Schemas")).json()
-    assert {schema["id"] for schema in schemas["Resources"]} == {USER_SCHEMA, ENTERPRISE_SCHEMA}
+    assert {schema["id"] for schema in schemas["Resources"]} == {USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA}
     user_schema = (await scim.get(f"/Schemas/{USER_SCHEMA}")).json()
     user_name = next(a for a in user_schema["attributes"] if a["name"] == "userName")
     assert (user_name["required"], user_name["uniqueness"]) == (True, "server")
     _assert_error(await scim.get("/Schemas/urn:nope"), 404)
+    for path in (
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/Schemas",
+        "/Schemas/urn:x",
+        "/ResourceTypes/User",
+    ):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            refused = await scim.request(method, path, json={})
+            _assert_error(refused, 405)
+            assert refused.headers["Allow"] == "GET"
 
 
 async def test_errors_on_scim_routes_use_the_scim_error_schema(settings, scim):
@@ -367,13 +375,14 @@ async def test_errors_on_scim_routes_use_the_scim_error_schema(settings, scim):
     employee = mint_dev_token(settings.jwt_secret.get_secret_value(), sub="e-1", roles=["employee"])
     _assert_error(await scim.get("/Users", headers={"Authorization": f"Bearer {employee}"}), 403)
     _assert_error(await scim.post("/Users", content=b"{not json"), 400, "invalidSyntax")
-    _assert_error(await scim.post("/Users", json={"userName": "not an email"}), 400, "invalidValue")
+    bad_email = {"userName": "a", "emails": [{"value": "not an email"}]}
+    _assert_error(await scim.post("/Users", json=bad_email), 400, "invalidValue")
     _assert_error(
         await scim.post("/Users", json={"userName": "a@example.com", "timezone": "Mars/Base"}),
         400,
         "invalidValue",
     )
-    _assert_error(await scim.get("/Groups"), 404)
+    _assert_error(await scim.get("/Bulk"), 404)
     _assert_error(await scim.get("/Me"), 501)
     plain = await scim.get("https://example.com/v1/profiles/nobody")
     assert plain.json() == {"detail": "no profile for employee nobody"}, "the /v1 API keeps its error format"

@@ -52,7 +52,7 @@ def test_updated_changes_only_the_fields_present():
     update = EmployeeUpdated(employee_id="e-1", department="Sales")
     profile, kinds = fold([(joined(department="R&D", level=3), 0, "a"), (update, 1, "b")])
     assert kinds == ["registered", "updated"]
-    assert profile.hr["department"] == "Sales" and profile.hr["level"] == 3
+    assert profile.hr.department == "Sales" and profile.hr.level == 3
     assert profile.published_version == 2
 
 
@@ -60,7 +60,7 @@ def test_updated_before_joined_is_kept_and_published_with_the_join():
     update = EmployeeUpdated(employee_id="e-1", department="Sales")
     profile, kinds = fold([(update, 5, "b"), (joined(department="R&D"), 0, "a")])
     assert kinds == [None, "registered"]
-    assert profile.hr["department"] == "Sales", "the later update wins over the earlier join"
+    assert profile.hr.department == "Sales", "the later update wins over the earlier join"
 
 
 def test_left_before_joined_does_not_resurrect_the_leaver():
@@ -92,10 +92,10 @@ def test_any_order_of_the_same_events_ends_in_the_same_profile():
     outcomes = set()
     for order in itertools.permutations(events):
         profile, _ = fold(order)
-        outcomes.add((profile.status, tuple(sorted(profile.hr.items()))))
+        outcomes.add((profile.status, profile.hr))
     assert len(outcomes) == 1
     status, hr = outcomes.pop()
-    assert status == "active" and dict(hr)["level"] == 4 and dict(hr)["manager_id"] == "m-404"
+    assert status == "active" and hr.level == 4 and hr.manager_id == "m-404"
 
 
 def test_mentoring_edits_are_refused_on_an_inactive_profile():

@@ -6,16 +6,16 @@ of the latest ``joined`` and ``left`` is later. Applying the same events in any 
 ends in the same profile, and replaying a feed changes nothing. Pure: no I/O.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tandem_contracts import EmployeeJoined, EmployeeLeft, EmployeeUpdated
-from tandem_contracts.hr import HR_FIELDS
+
+from tandem_profiles.domain.parts import HrRecord, Mentoring, ScimAccount
 
 __all__ = [
-    "MENTORING_DEFAULTS",
-    "PERSONAL_FIELDS",
     "InactiveProfileError",
     "Profile",
     "ProfileChange",
@@ -23,22 +23,12 @@ __all__ = [
     "apply_hr_event",
     "edit_mentoring",
     "erase",
+    "set_groups",
+    "set_scim_account",
 ]
 
 Stamp = tuple[str, str]  # (event time in ISO 8601 UTC, event id): ordered, total, deterministic
 EventKind = Literal["registered", "updated", "deactivated", "erased"]
-MENTORING_DEFAULTS: dict[str, Any] = {
-    "roles": [],
-    "skills": [],
-    "goals": [],
-    "interests": [],
-    "bio": None,
-    "mentor_capacity": 0,
-    "availability_hours_per_month": None,
-    "preferences": {"department": "any"},
-    "notification_preferences": {"channels": {}, "muted_types": []},
-}
-PERSONAL_FIELDS = ("email", "display_name", "job_title", "location", "manager_id", "start_date")
 _NO_STAMP: Stamp = ("", "")
 
 
@@ -49,19 +39,28 @@ class InactiveProfileError(Exception):
 @dataclass(frozen=True)
 class Profile:
     employee_id: str
-    hr: dict[str, Any] = field(default_factory=dict)
-    hr_stamps: dict[str, Stamp] = field(default_factory=dict)
-    mentoring: dict[str, Any] = field(default_factory=lambda: dict(MENTORING_DEFAULTS))
+    hr: HrRecord = field(default_factory=HrRecord)
+    hr_stamps: Mapping[str, Stamp] = field(default_factory=dict)
+    mentoring: Mentoring = field(default_factory=Mentoring)
     joined: Stamp = _NO_STAMP
     left: Stamp = _NO_STAMP
     erased: Stamp = _NO_STAMP
     last_day: str | None = None
     published_version: int = 0
+    # Ids of the SCIM groups the identity provider put the employee in (published).
+    groups: tuple[str, ...] = ()
+    # What an identity provider sent through SCIM (not published: SCIM's own bookkeeping).
+    scim: ScimAccount | None = None
 
     @property
     def known(self) -> bool:
         """HR has said the employee joined (updates alone do not make a profile)."""
         return self.joined != _NO_STAMP
+
+    @property
+    def scim_user_name(self) -> str:
+        """The SCIM userName: the one an identity provider set, else the email, else the id."""
+        return self.scim.user_name if self.scim else self.hr.email or self.employee_id
 
     @property
     def status(self) -> Literal["active", "inactive", "erased"]:
@@ -78,10 +77,11 @@ class Profile:
         }
         if self.status == "erased":
             return data
-        data |= {name: self.hr.get(name) for name in HR_FIELDS}
-        data["languages"] = self.hr.get("languages") or []
-        data |= self.mentoring
+        data |= self.hr.to_json()
+        data["languages"] = list(self.hr.languages or ())
+        data |= self.mentoring.to_json()
         data["left_at"] = self.left[0] or None if self.status == "inactive" else None
+        data["groups"] = list(self.groups)
         return data
 
 
@@ -96,11 +96,11 @@ def _stamp(time: datetime, event_id: str) -> Stamp:
 
 
 def _merge_hr(profile: Profile, values: dict[str, Any], stamp: Stamp) -> Profile:
-    hr, stamps = dict(profile.hr), dict(profile.hr_stamps)
+    stamps, newer = dict(profile.hr_stamps), {}
     for name, value in values.items():
         if stamp > stamps.get(name, _NO_STAMP) and stamp >= profile.erased:
-            hr[name], stamps[name] = value, stamp
-    return replace(profile, hr=hr, hr_stamps=stamps)
+            newer[name], stamps[name] = value, stamp
+    return replace(profile, hr=profile.hr.with_values(newer), hr_stamps=stamps)
 
 
 def _published(before: Profile, after: Profile) -> ProfileChange:
@@ -145,12 +145,24 @@ def apply_hr_event(
     return _published(before, after)
 
 
-def edit_mentoring(profile: Profile, changes: dict[str, Any]) -> ProfileChange:
-    """A self-service edit of the mentoring fields (already validated)."""
+def edit_mentoring(profile: Profile, changes: Mapping[str, Any]) -> ProfileChange:
+    """A self-service edit of the mentoring fields (JSON values, already validated)."""
     if profile.status != "active":
         raise InactiveProfileError(f"profile {profile.employee_id} is {profile.status}")
-    after = replace(profile, mentoring=profile.mentoring | changes)
+    after = replace(profile, mentoring=profile.mentoring.edited(changes))
     return _published(profile, after)
+
+
+def set_groups(profile: Profile, groups: tuple[str, ...]) -> ProfileChange:
+    """The SCIM groups the employee is in now (an erased profile keeps none)."""
+    if profile.status == "erased":
+        return ProfileChange(profile, None)
+    return _published(profile, replace(profile, groups=tuple(sorted(set(groups)))))
+
+
+def set_scim_account(profile: Profile, account: ScimAccount | None) -> Profile:
+    """The SCIM login name and attributes as sent; nothing downstream hears of them."""
+    return replace(profile, scim=account)
 
 
 def erase(profile: Profile, *, time: datetime, event_id: str) -> ProfileChange:
@@ -160,10 +172,12 @@ def erase(profile: Profile, *, time: datetime, event_id: str) -> ProfileChange:
     stamp = _stamp(time, event_id)
     after = replace(
         profile,
-        hr={},
+        hr=HrRecord(),
         hr_stamps=dict.fromkeys(profile.hr_stamps, stamp),
-        mentoring=dict(MENTORING_DEFAULTS),
+        mentoring=Mentoring(),
         erased=max(stamp, profile.joined, profile.left),
         last_day=None,
+        groups=(),
+        scim=None,
     )
     return _published(profile, after)

@@ -3,12 +3,12 @@
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from tandem_chassis import CurrentPrincipal, require_roles, require_self_or_roles
+from fastapi import APIRouter, HTTPException, Query, status
+from tandem_chassis import CurrentPrincipal, require_self_or_roles
 
-from tandem_profiles.adapters.repository import ProfileRepository
 from tandem_profiles.domain.profile import InactiveProfileError, Profile
 from tandem_profiles.domain.skills import normalise_skill
+from tandem_profiles.entrypoints.deps import Uow, roles
 from tandem_profiles.entrypoints.schemas import MentoringPatch, ProfilePage, ProfileView
 from tandem_profiles.service_layer.profiles import (
     ProfileNotFoundError,
@@ -22,38 +22,30 @@ router = APIRouter(prefix="/v1", tags=["profiles"])
 READERS = ("program_admin", "hr_integration")
 
 
-def _repository(request: Request) -> ProfileRepository:
-    repository: ProfileRepository = request.app.state.profiles
-    return repository
-
-
-Repository = Annotated[ProfileRepository, Depends(_repository)]
-
-
 def _view(profile: Profile) -> ProfileView:
     return ProfileView.model_validate(profile.snapshot())
 
 
-async def _known(repository: ProfileRepository, employee_id: str) -> Profile:
-    profile, _ = await repository.load(employee_id)
-    if profile is None or not profile.known:
+async def _known(uow: Uow, employee_id: str) -> Profile:
+    loaded = await uow.profiles.load(employee_id)
+    if loaded is None or not loaded.profile.known:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}")
-    return profile
+    return loaded.profile
 
 
 @router.get("/profiles/{employee_id}", response_model=ProfileView)
-async def get_profile(employee_id: str, principal: CurrentPrincipal, repository: Repository) -> ProfileView:
+async def get_profile(employee_id: str, principal: CurrentPrincipal, uow: Uow) -> ProfileView:
     require_self_or_roles(principal, employee_id, *READERS)
-    return _view(await _known(repository, employee_id))
+    return _view(await _known(uow, employee_id))
 
 
 @router.patch("/profiles/{employee_id}", response_model=ProfileView)
 async def patch_profile(
-    employee_id: str, patch: MentoringPatch, principal: CurrentPrincipal, repository: Repository
+    employee_id: str, patch: MentoringPatch, principal: CurrentPrincipal, uow: Uow
 ) -> ProfileView:
     require_self_or_roles(principal, employee_id)
     try:
-        profile = await update_mentoring_profile(employee_id, patch.changes(), repository=repository)
+        profile = await update_mentoring_profile(employee_id, patch.changes(), uow=uow)
     except ProfileNotFoundError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}") from error
     except InactiveProfileError as error:
@@ -64,12 +56,12 @@ async def patch_profile(
 @router.delete(
     "/profiles/{employee_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[require_roles("hr_integration")],
+    dependencies=[roles("hr_integration")],
 )
-async def delete_profile(employee_id: str, repository: Repository) -> None:
+async def delete_profile(employee_id: str, uow: Uow) -> None:
     """Erase the employee's personal data at once (publishes ``profile.erased``)."""
     try:
-        await erase_profile(employee_id, repository=repository, reason_id="http-delete")
+        await erase_profile(employee_id, uow=uow, reason_id="http-delete")
     except ProfileNotFoundError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}") from error
 
@@ -87,9 +79,9 @@ def _after(cursor: str | None) -> str | None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid cursor") from error
 
 
-@router.get("/profiles", response_model=ProfilePage, dependencies=[require_roles(*READERS)])
+@router.get("/profiles", response_model=ProfilePage, dependencies=[roles(*READERS)])
 async def list_profiles(
-    repository: Repository,
+    uow: Uow,
     role: Annotated[str | None, Query(pattern="^(mentor|mentee)$")] = None,
     skill: Annotated[str | None, Query(max_length=64)] = None,
     department: Annotated[str | None, Query(max_length=256)] = None,
@@ -98,7 +90,7 @@ async def list_profiles(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ProfilePage:
     """Profiles in employee-id order; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    profiles = await repository.search(
+    profiles = await uow.profiles.search(
         role=role,
         skill=normalise_skill(skill) if skill else None,
         department=department,

@@ -81,6 +81,7 @@ class ProfileView(BaseModel):
     mentor_capacity: int = 0
     availability_hours_per_month: int | None = None
     preferences: dict[str, Any] = {}
+    groups: list[str] = []
 
 
 class ProfilePage(BaseModel):
