@@ -102,3 +102,40 @@ async def test_a_round_proposes_the_global_assignment_and_publishes_its_report(m
     second = (await client.post(f"{url}/rounds", headers=admin)).json()
     assert second["matched"] == 0, "matched mentees wait; the full mentors have no seat left"
     assert {u["mentee_id"] for u in second["unmatched"]} == {"e3", "e4", "ghost"}
+
+
+async def test_a_program_for_a_group_suggests_and_matches_only_members_of_that_group(matching, make):
+    """Groups arrive on ``tandem.profiles`` (from SCIM); a program's eligibility may name them."""
+    await matching.feed(
+        make.mentor("gm-in", groups=["g-wie"]),
+        make.mentor("gm-out", skills=[{"name": "python", "level": 5}]),
+        make.mentee("ge-in", groups=["g-wie"]),
+        make.mentee("ge-out"),
+    )
+    await matching.projected(dict.fromkeys(["gm-in", "gm-out", "ge-in", "ge-out"], 1))
+    client, admin = matching.client, matching.admin("admin-g")
+    spec = {"name": "Women in Engineering", "eligibility": {"groups": ["g-wie"]}}
+    created = await client.post("/v1/programs", json=spec, headers=admin)
+    assert created.status_code == 201, created.text
+    program = created.json()
+    assert program["eligibility"]["groups"] == ["g-wie"], "stored and read back"
+    url = f"/v1/programs/{program['program_id']}"
+
+    def suggested(mentee: str, **params: str):
+        return client.get(f"/v1/mentees/{mentee}/suggestions", params=params, headers=matching.auth(mentee))
+
+    anywhere = await suggested("ge-in")
+    assert {s["mentor_id"] for s in anywhere.json()["suggestions"]} == {"gm-in", "gm-out"}
+    within = await suggested("ge-in", program_id=program["program_id"])
+    assert [s["mentor_id"] for s in within.json()["suggestions"]] == ["gm-in"]
+    assert (await suggested("ge-out", program_id=program["program_id"])).json()["suggestions"] == []
+    assert (await suggested("ge-in", program_id="no-such-program")).status_code == 404
+
+    await client.post(
+        f"{url}/enrollments",
+        json={"mentee_ids": ["ge-in", "ge-out"], "mentor_ids": ["gm-in", "gm-out"]},
+        headers=admin,
+    )
+    report = (await client.post(f"{url}/rounds", headers=admin)).json()
+    assert [(p["mentee_id"], p["mentor_id"]) for p in report["pairs"]] == [("ge-in", "gm-in")]
+    assert {u["mentee_id"]: u["reason"] for u in report["unmatched"]} == {"ge-out": "mentee_ineligible"}

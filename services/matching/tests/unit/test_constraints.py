@@ -143,3 +143,22 @@ def test_the_feasible_matrix_has_one_row_per_mentee_with_reasons(mentor, mentee)
     assert matrix.tolist() == [[True, True], [False, False], [True, False]]
     assert reasons == {1: c.NO_SHARED_LANGUAGE}
     assert matrix.dtype == np.bool_
+
+
+def test_a_program_open_to_a_group_admits_its_members_on_both_sides_and_no_one_else(mentor, mentee):
+    wie = Eligibility(groups=("g-wie", "g-other"))
+    index = MentorIndex(
+        [
+            mentor("in", groups=frozenset({"g-wie"})),
+            mentor("out"),
+            mentor("also-in", groups=frozenset({"g-other", "x"})),
+        ]
+    )
+    assert feasible(index, mentee(groups=frozenset({"g-wie"})), eligibility=wie).mask.tolist() == [
+        True,
+        False,
+        True,
+    ]
+    outsider = feasible(index, mentee(), eligibility=wie)
+    assert not outsider.mask.any() and outsider.reason == c.MENTEE_INELIGIBLE
+    assert feasible(index, mentee(), eligibility=Eligibility()).mask.tolist() == [True, True, True]

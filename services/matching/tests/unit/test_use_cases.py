@@ -205,6 +205,39 @@ async def test_a_round_plan_is_applied_as_proposals_with_a_published_report(uow,
     assert second.report.matched == 0, "matched mentees wait; the full mentors have no seat left"
 
 
+async def test_a_group_program_matches_and_suggests_only_members_of_its_groups(uow, profile):
+    await record_profiles(
+        uow,
+        [
+            profile.mentor("m-member", groups=["g-wie"]),
+            profile.mentor("m-outsider", skills=[{"name": "python", "level": 5}]),
+            profile.mentee("e-member", groups=["g-wie", "g-cohort"]),
+            profile.mentee("e-outsider"),
+        ],
+    )
+    spec = program_use.NewProgram(
+        "Women in Engineering", None, Eligibility(groups=("g-wie",)), Weights(), "score", 180, None
+    )
+    program = await program_use.create_program(uow, spec, admin_id="admin-1")
+    assert (await program_use.get_program(uow, program.program_id)).eligibility.groups == ("g-wie",)
+    await program_use.enroll(
+        uow, program.program_id, mentee_ids=["e-member", "e-outsider"], mentor_ids=["m-member", "m-outsider"]
+    )
+
+    everyone = await use.suggest_mentors(uow, "e-outsider", limit=5)
+    assert {s.mentor_id for s in everyone} == {"m-member", "m-outsider"}, "outside a program: no filter"
+    within = await use.suggest_mentors(uow, "e-member", limit=5, program_id=program.program_id)
+    assert [s.mentor_id for s in within] == ["m-member"]
+    assert await use.suggest_mentors(uow, "e-outsider", limit=5, program_id=program.program_id) == []
+    with pytest.raises(NotFoundError):
+        await use.suggest_mentors(uow, "e-member", limit=5, program_id="no-such-program")
+
+    done = await program_use.run_round(uow, program.program_id)
+
+    assert [(p.mentee_id, p.mentor_id) for p in done.report.pairs] == [("e-member", "m-member")]
+    assert dict(done.report.unmatched) == {"e-outsider": "mentee_ineligible"}
+
+
 async def test_enrolling_twice_changes_nothing(uow):
     spec = program_use.NewProgram("P", None, Eligibility(), Weights(), "score", 180, None)
     program = await program_use.create_program(uow, spec, admin_id="a")

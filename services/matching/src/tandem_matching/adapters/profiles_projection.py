@@ -53,6 +53,7 @@ def _person(document: Document) -> Person | None:
         skills=_skills(document.get("skills")),
         goals=_skills(document.get("goals")),
         interests=tuple(str(i).strip().lower() for i in document.get("interests") or ()),
+        groups=frozenset(document.get("groups") or ()),
         mentor_capacity=int(document.get("mentor_capacity") or 0),
         department_preference=preferences.get("department", "any"),
     )

@@ -262,6 +262,10 @@ class MentorIndex:
         if eligibility.locations is not None:
             codes = [self.locations.codes.get(loc, -2) for loc in eligibility.locations]
             mask &= np.isin(self.loc_code, np.array(codes, dtype=np.int64))
+        if eligibility.groups is not None:
+            wanted = frozenset(eligibility.groups)
+            members = (not m.groups.isdisjoint(wanted) for m in self.mentors)
+            mask &= np.fromiter(members, dtype=np.bool_, count=self.size)
         with np.errstate(invalid="ignore"):
             if eligibility.min_level is not None:
                 mask &= self.level >= eligibility.min_level

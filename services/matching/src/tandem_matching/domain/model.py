@@ -56,6 +56,7 @@ class Person:
     skills: tuple[Skill, ...] = ()
     goals: tuple[Skill, ...] = ()
     interests: tuple[str, ...] = ()
+    groups: frozenset[str] = frozenset()  # ids of the identity provider's groups (SCIM)
     mentor_capacity: int = 0
     active_mentees: int = 0
     department_preference: DepartmentPreference = "any"
@@ -114,12 +115,15 @@ class Eligibility:
 
     A person whose attribute is unknown fails a filter that is set on that attribute.
     Departments and locations keep the order the program lists them in (tests may pass sets).
+    ``groups`` admits members of at least one of the named groups (SCIM group ids), such as an
+    employee resource group's program.
     """
 
     departments: tuple[str, ...] | None = None
     min_level: int | None = None
     max_level: int | None = None
     locations: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -128,6 +132,7 @@ class Eligibility:
             and self.min_level is None
             and self.max_level is None
             and self.locations is None
+            and self.groups is None
         )
 
     def admits(self, person: Person) -> bool:
@@ -136,5 +141,7 @@ class Eligibility:
         if self.min_level is not None and (person.level is None or person.level < self.min_level):
             return False
         if self.max_level is not None and (person.level is None or person.level > self.max_level):
+            return False
+        if self.groups is not None and person.groups.isdisjoint(self.groups):
             return False
         return self.locations is None or person.location in self.locations

@@ -73,10 +73,13 @@ async def get_suggestions(
     principal: CurrentPrincipal,
     uow: Uow,
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    program_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="a program's weights and eligibility")
+    ] = None,
 ) -> SuggestionPage:
     """Ranked mentors for a mentee; mentors with many pending proposals rank lower."""
     require_self_or_roles(principal, employee_id, ADMIN)
-    found = await use.suggest_mentors(uow, employee_id, limit=limit)
+    found = await use.suggest_mentors(uow, employee_id, limit=limit, program_id=program_id)
     return SuggestionPage(mentee_id=employee_id, suggestions=[suggestion_view(s) for s in found])
 
 

@@ -77,6 +77,13 @@ class EligibilityIn(_In):
     min_level: Annotated[int | None, Field(ge=1)] = None
     max_level: Annotated[int | None, Field(ge=1)] = None
     locations: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = None
+    groups: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=256)]],
+            Field(max_length=100, description="SCIM group ids: members of any of them are eligible"),
+        ]
+        | None
+    ) = None
 
     def rule(self) -> Eligibility:
         return Eligibility(
@@ -84,6 +91,7 @@ class EligibilityIn(_In):
             min_level=self.min_level,
             max_level=self.max_level,
             locations=tuple(self.locations) if self.locations is not None else None,
+            groups=tuple(self.groups) if self.groups is not None else None,
         )
 
     @classmethod
@@ -93,6 +101,7 @@ class EligibilityIn(_In):
             min_level=rule.min_level,
             max_level=rule.max_level,
             locations=list(rule.locations) if rule.locations is not None else None,
+            groups=list(rule.groups) if rule.groups is not None else None,
         )
 
 

@@ -50,14 +50,33 @@ async def excluded_mentors(uow: UnitOfWork, mentee_id: str) -> set[str]:
     return {m.mentor_id for m in found}
 
 
-async def suggest_mentors(uow: UnitOfWork, mentee_id: str, *, limit: int) -> list[Suggestion]:
-    """Top mentors for one mentee; pending proposals per mentor spread the demand."""
+async def suggest_mentors(
+    uow: UnitOfWork, mentee_id: str, *, limit: int, program_id: str | None = None
+) -> list[Suggestion]:
+    """Top mentors for one mentee; pending proposals per mentor spread the demand.
+
+    Within a program, its weights and eligibility apply (an ineligible mentee gets none).
+    """
+    terms = ProgramTerms(expiry=uow.default_expiry)
+    if program_id is not None:
+        program = await uow.programs.get(program_id)
+        if program is None:
+            raise NotFoundError(f"no program {program_id}")
+        terms = program.terms(default_expiry=uow.default_expiry)
     await uow.pool.refresh()
     mentee = await _person(uow, mentee_id)
     exclude = await excluded_mentors(uow, mentee_id)
     view = await uow.pool.view()
     limit = min(limit, uow.settings.max_suggestions)
-    return suggest(view.index, mentee, limit=limit, exclude=exclude, demand=view.demand)
+    return suggest(
+        view.index,
+        mentee,
+        terms.weights,
+        limit=limit,
+        exclude=exclude,
+        demand=view.demand,
+        eligibility=terms.eligibility,
+    )
 
 
 async def propose(uow: UnitOfWork, proposal: Mentorship) -> Mentorship:
