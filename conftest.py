@@ -11,7 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from tandem_chassis.kafka import ensure_topics
 from tandem_chassis.settings import ServiceSettings
-from tandem_chassis.testing import Platform
+from tandem_chassis.testing import Platform, delete_topics
 
 ROOT = Path(__file__).resolve().parent
 
@@ -95,11 +97,31 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def _delete_topics_of(bootstrap_servers: str, prefix: str) -> None:
+    """Delete a finished test's topics, on a loop of its own (teardown runs outside the tests')."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(delete_topics(bootstrap_servers, prefix), 30))
+        except Exception as error:  # the broker may be one the test stopped; say so, go on
+            failures.append(error)
+
+    thread = threading.Thread(target=run, name="delete-test-topics")
+    thread.start()
+    thread.join()
+    for error in failures:
+        warnings.warn(f"could not delete the topics {prefix}*: {error!r}", stacklevel=1)
+
+
 @pytest.fixture
-def isolated_settings(reachable_infrastructure: Infrastructure) -> dict[str, str]:
-    """``TANDEM_*`` values giving a test its own topics, consumer groups and databases."""
+def isolated_settings(reachable_infrastructure: Infrastructure) -> Iterator[dict[str, str]]:
+    """``TANDEM_*`` values giving a test its own topics, consumer groups and databases.
+
+    The test's topics are deleted after it (databases are small; thousands of topics are not).
+    """
     run = unique("t")
-    return {
+    yield {
         "TANDEM_KAFKA_BOOTSTRAP_SERVERS": reachable_infrastructure.kafka_bootstrap_servers,
         "TANDEM_MONGODB_URI": reachable_infrastructure.mongodb_uri,
         "TANDEM_KAFKA_TOPIC_PREFIX": f"{run}.",
@@ -113,6 +135,7 @@ def isolated_settings(reachable_infrastructure: Infrastructure) -> dict[str, str
         "TANDEM_CONSUMER_BACKOFF_MAX_S": "0.5",
         "TANDEM_CONSUMER_MAX_ATTEMPTS": "3",
     }
+    _delete_topics_of(reachable_infrastructure.kafka_bootstrap_servers, f"{run}.")
 
 
 @pytest.fixture

@@ -108,16 +108,9 @@ class RssSampler:
 
 async def delete_topics(bootstrap_servers: str, prefix: str) -> None:
     """Delete every topic of one bench run (its names all start with the run's prefix)."""
-    from aiokafka.admin import AIOKafkaAdminClient
+    from tandem_chassis.testing import delete_topics as delete
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await delete(bootstrap_servers, prefix)
 
 
 def listening_process(port: int) -> psutil.Process | None:

@@ -18,6 +18,7 @@ from tandem_contracts import CloudEvent, EventData, encode, new_event
 __all__ = [
     "Platform",
     "ServiceProcess",
+    "delete_topics",
     "eventually",
     "free_port",
     "publish_event",
@@ -88,6 +89,25 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def delete_topics(bootstrap_servers: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (one test's or bench run's); the names.
+
+    A broker keeps files open for every partition it holds: a suite that leaves its topics behind
+    runs the broker out of file descriptors after some thousands of them.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
 
 
 async def eventually(
