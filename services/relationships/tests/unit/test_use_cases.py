@@ -156,3 +156,25 @@ async def test_erasure_removes_notes_and_comments_and_the_feed_secret(uow: UnitO
     stored = await uow.relationships.get("m-1")
     assert stored is not None and stored.relationship.sessions[0].private_notes == {}
     assert not await queries.feed_secret_matches(uow, MENTEE, rotated)
+
+
+async def test_the_end_withdraws_what_is_still_open(uow: UnitOfWork) -> None:
+    await opened(uow)
+    uow.clock.set(START + timedelta(days=3))  # type: ignore[attr-defined]
+    plan = SessionPlan(starts_at=START + timedelta(days=2), minutes=30)
+    await actions.schedule_session(uow, "m-1", MENTEE, plan, LogEntry(happened=True))
+    ended = MentorshipEnded(**PAIR, status="ended", reason="not_a_fit", ended_at=START)
+    await lifecycle.close_relationship(uow, ended, event_id="e-ended")
+
+    assert [r.request.request_id for r in await queries.open_requests_of(uow, MENTEE)] == ["final:mentee"]
+    with pytest.raises(Refused) as closed:
+        await actions.give_feedback(uow, "m-1", MENTEE, "session", FeedbackAnswer(session_rating=3), None)
+    assert closed.value.reason == "relationship_closed"
+    stored = await uow.relationships.get("m-1")
+    assert stored is not None
+    assert {r.request_id for r in stored.relationship.feedback if r.withdrawn_at} == {
+        "session:s1:mentee",
+        "session:s1:mentor",
+        "fit:1:mentee",
+        "fit:1:mentor",
+    }

@@ -112,6 +112,9 @@ def open_pulse(relationship: Relationship, number: int, now: datetime) -> list[E
 
 
 def open_final(relationship: Relationship, now: datetime) -> list[EventData]:
+    """The end: what was still open is withdrawn, and both are asked for the final assessment."""
+    for request in relationship.open_requests():
+        request.withdrawn_at = now
     events: list[EventData] = []
     for party in relationship.parties:
         role = relationship.role_of(party)
@@ -129,6 +132,8 @@ def _pick(relationship: Relationship, by: str, kind: FeedbackKind, request_id: s
             raise Forbidden("this request is someone else's", reason="not_your_request")
         if request.kind != kind:
             raise Invalid(f"request {request_id} asks for {request.kind} feedback", reason="wrong_kind")
+        if request.withdrawn_at is not None:
+            raise Refused(f"request {request_id} was withdrawn when the mentorship ended", reason="withdrawn")
         if not request.is_open:
             raise Refused(f"request {request_id} is already answered", reason="already_answered")
         return request

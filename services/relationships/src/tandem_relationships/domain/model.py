@@ -131,10 +131,11 @@ class FeedbackRequest(_Model):
     session_id: str | None = None
     answered_at: datetime | None = None
     answer: FeedbackAnswer | None = None
+    withdrawn_at: datetime | None = Field(default=None, description="no longer answerable (the end came)")
 
     @property
     def is_open(self) -> bool:
-        return self.answered_at is None
+        return self.answered_at is None and self.withdrawn_at is None
 
 
 class ProgramSettings(_Model):
