@@ -71,6 +71,10 @@ class SessionPatch(_In):
     def _something_changes(self) -> "SessionPatch":
         if not self.model_fields_set:
             raise ValueError("send at least one of starts_at, minutes, agenda, location")
+        if any(
+            getattr(self, name) is None for name in ("starts_at", "minutes") if name in self.model_fields_set
+        ):
+            raise ValueError("starts_at and minutes cannot be null (agenda and location can: null clears)")
         return self
 
 

@@ -1,7 +1,7 @@
 """Use cases driven by other services' events: mentorships open and close relationships,
 programs set their terms, profiles say who people are and when they are erased."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tandem_contracts import EventData, MentorshipSnapshot, ProfileSnapshot, ProgramCreated
 
@@ -17,11 +17,16 @@ from tandem_relationships.service_layer.sessions import attendees_of
 __all__ = ["close_relationship", "open_relationship", "record_profile", "record_program"]
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """The contract's mentorship times may lack an offset; matching writes UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 async def open_relationship(uow: UnitOfWork, mentorship: MentorshipSnapshot, *, event_id: str) -> bool:
     """``mentorship.accepted``: the pair's relationship opens (once)."""
     if await uow.relationships.get(mentorship.mentorship_id) is not None:
         return False
-    opened_at = mentorship.accepted_at or uow.clock.now()
+    opened_at = _aware(mentorship.accepted_at) or uow.clock.now()
     program = await uow.programs.get(mentorship.program_id) if mentorship.program_id else None
     days = (program.mentorship_length_days if program else None) or uow.settings.default_mentorship_days
     relationship = Relationship(
@@ -53,7 +58,7 @@ async def close_relationship(uow: UnitOfWork, mentorship: MentorshipSnapshot, *,
                     relationship, relationship.mentor_id, session.session_id, now, attendees=attendees
                 )
         relationship.status = "closed"
-        relationship.closed_at = mentorship.ended_at or now
+        relationship.closed_at = _aware(mentorship.ended_at) or now
         relationship.end_reason = mentorship.reason
         return None, events + open_final(relationship, now)
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from tandem_chassis.concurrency import ConflictError
 from tandem_chassis.logging import get_logger
 from tandem_contracts import EventData
 
@@ -36,8 +37,13 @@ async def take_due_steps(uow: UnitOfWork) -> int:
             steps = due_steps(stored, program, at)
             return len(steps), apply_steps(stored, steps, program, at)
 
-        if await change(uow, relationship.mentorship_id, take, missing_ok=True):
-            taken += 1
+        try:
+            if await change(uow, relationship.mentorship_id, take, missing_ok=True):
+                taken += 1
+        except ConflictError:
+            log.warning("steps lost every race; next pass", mentorship_id=relationship.mentorship_id)
+        except Exception:  # one broken relationship must not hold back the others' steps
+            log.exception("time-driven steps failed", mentorship_id=relationship.mentorship_id)
     if taken:
         log.info("time-driven steps taken", relationships=taken)
     return taken
