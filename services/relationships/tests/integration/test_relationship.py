@@ -211,6 +211,15 @@ async def test_feedback_rules_fit_declined_and_erasure(relationships: Any, make:
     (declined,) = [data for kind, data in events if kind == "relationship.fit_declined"]
     assert (declined["declined_by"], declined["mentor_id"]) == (mentee, mentor)
 
+    # The admins' table shows the fit answers; it is theirs only.
+    table = await r.client.get(
+        "/v1/relationships", params={"status": "open"}, headers=r.auth("admin-1", "program_admin")
+    )
+    assert [
+        (row["mentorship_id"], row["fit"], row["sessions_held"]) for row in table.json()["relationships"]
+    ] == [(M, {"mentee": "poor"}, 1)]
+    assert (await r.client.get("/v1/relationships", headers=r.auth(mentee))).status_code == 403
+
     # Comments reach admins, never the other party.
     as_admin = await r.client.get(f"{base}/relationship", headers=r.auth("admin-1", "program_admin"))
     as_mentor = await r.client.get(f"{base}/relationship", headers=r.auth(mentor))

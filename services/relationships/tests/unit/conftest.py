@@ -75,6 +75,16 @@ class FakeRelationships:
             if employee_id in (state["mentor_id"], state["mentee_id"])
         ]
 
+    async def find(
+        self, *, program_id: str | None = None, status: str | None = None, health: str | None = None
+    ) -> list[Relationship]:
+        wanted = {"program_id": program_id, "status": status, "health": health}
+        return [
+            Relationship.model_validate(state)
+            for state, _ in sorted(self.rows.values(), key=lambda row: row[0]["mentorship_id"])
+            if all(value is None or state[name] == value for name, value in wanted.items())
+        ]
+
     async def open_ones(self) -> list[Loaded]:
         return [
             Loaded(Relationship.model_validate(state), revision)

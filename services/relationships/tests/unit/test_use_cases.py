@@ -178,3 +178,31 @@ async def test_the_end_withdraws_what_is_still_open(uow: UnitOfWork) -> None:
         "fit:1:mentee",
         "fit:1:mentor",
     }
+
+
+async def test_admins_see_a_table_and_nothing_of_a_confidential_agreement(uow: UnitOfWork) -> None:
+    await opened(uow)
+    await actions.draft_agreement(
+        uow, "m-1", MENTEE, {"expectations": "private matters", "confidential": True}
+    )
+    uow.clock.set(START + timedelta(days=3))  # type: ignore[attr-defined]
+    plan = SessionPlan(starts_at=START + timedelta(days=2), minutes=30)
+    await actions.schedule_session(uow, "m-1", MENTEE, plan, LogEntry(happened=True, notes="talked about x"))
+    await actions.give_feedback(uow, "m-1", MENTOR, "fit", FeedbackAnswer(fit="poor"), None)
+    await actions.give_feedback(uow, "m-1", MENTOR, "session", FeedbackAnswer(session_rating=3), None)
+    admin = queries.Viewer("admin-1", frozenset({"program_admin"}))
+
+    shown = await queries.view_relationship(uow, "m-1", admin)
+    (row,) = await queries.list_relationships(uow, program_id="p-1", status="open", health=None)
+
+    assert shown.agreement.versions[0].terms.expectations is None
+    assert shown.sessions[0].log is not None and shown.sessions[0].log.notes is None
+    own = await queries.view_relationship(uow, "m-1", party(MENTEE))
+    assert own.agreement.versions[0].terms.expectations == "private matters"
+    assert (row.sessions_held, row.fit, row.mean_session_rating, row.open_requests) == (
+        1,
+        {"mentor": "poor"},
+        3.0,
+        2,
+    )
+    assert await queries.list_relationships(uow, program_id="p-2", status=None, health=None) == []

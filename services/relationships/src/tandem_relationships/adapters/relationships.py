@@ -80,6 +80,17 @@ class MongoRelationships:
         found = await self.collection.find(query).sort("_id", ASCENDING).to_list()
         return [_loaded(document).relationship for document in found]
 
+    async def find(
+        self, *, program_id: str | None = None, status: str | None = None, health: str | None = None
+    ) -> list[Relationship]:
+        query = {
+            name: value
+            for name, value in (("program_id", program_id), ("status", status), ("health", health))
+            if value is not None
+        }
+        found = await self.collection.find(query).sort("_id", ASCENDING).to_list()
+        return [_loaded(document).relationship for document in found]
+
     async def open_ones(self) -> list[Loaded]:
         found = await self.collection.find({"status": "open"}).sort("_id", ASCENDING).to_list()
         return [_loaded(document) for document in found]

@@ -1,12 +1,13 @@
 """The relationships HTTP API (``/v1``): thin routes over the use cases."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from tandem_chassis import CurrentPrincipal
+from tandem_chassis import CurrentPrincipal, Principal, require_roles
 from tandem_chassis.auth import current_principal
+from tandem_contracts.relationships import Health
 
 from tandem_relationships.domain.errors import DomainError
 from tandem_relationships.domain.model import Agreement, FeedbackAnswer, FeedbackRequest, Goal, Session
@@ -21,6 +22,8 @@ from tandem_relationships.entrypoints.schemas import (
     LogIn,
     OpenRequestView,
     PrivateNoteIn,
+    RelationshipPage,
+    RelationshipRow,
     RelationshipView,
     SessionIn,
     SessionPatch,
@@ -33,6 +36,7 @@ __all__ = ["install_error_handlers", "router"]
 router = APIRouter(prefix="/v1", tags=["relationships"])
 _optional_bearer = HTTPBearer(auto_error=False)
 CALENDAR = "text/calendar; charset=utf-8"
+ADMIN = "program_admin"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -122,6 +126,38 @@ async def get_relationship(mentorship_id: str, viewer: ViewerDep, uow: Uow) -> R
     shown = await queries.view_relationship(uow, mentorship_id, viewer)
     opened = shown.open_requests(None if viewer.is_admin else viewer.employee_id)
     return RelationshipView.model_validate(shown.model_dump() | {"open_feedback_requests": opened})
+
+
+@router.get("/relationships", response_model=RelationshipPage)
+async def list_relationships(
+    admin: Annotated[Principal, require_roles(ADMIN)],
+    uow: Uow,
+    program_id: Annotated[str | None, Query(max_length=256)] = None,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    health: Annotated[Health | None, Query()] = None,
+) -> RelationshipPage:
+    """Program admins' table: health, agreement, sessions held, fit answers, mean session rating."""
+    found = await queries.list_relationships(uow, program_id=program_id, status=status, health=health)
+    return RelationshipPage(
+        relationships=[
+            RelationshipRow(
+                mentorship_id=row.relationship.mentorship_id,
+                mentor_id=row.relationship.mentor_id,
+                mentee_id=row.relationship.mentee_id,
+                program_id=row.relationship.program_id,
+                status=row.relationship.status,
+                health=row.relationship.health,
+                health_reasons=row.relationship.health_reasons,
+                agreement_signed=row.relationship.agreement_signed,
+                sessions_held=row.sessions_held,
+                last_session_at=row.last_session_at,
+                open_requests=row.open_requests,
+                fit=row.fit,
+                mean_session_rating=row.mean_session_rating,
+            )
+            for row in found
+        ]
+    )
 
 
 @router.get("/employees/{employee_id}/feedback-requests", response_model=FeedbackRequestPage)

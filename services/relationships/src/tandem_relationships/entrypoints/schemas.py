@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from tandem_contracts.relationships import Cadence, FeedbackKind, FitAnswer, GoalsAchieved
+from tandem_contracts.relationships import Cadence, FeedbackKind, FitAnswer, GoalsAchieved, Health
 
 from tandem_relationships.domain.model import FeedbackRequest, GoalDraft, Relationship
 
@@ -17,6 +17,8 @@ __all__ = [
     "LogIn",
     "OpenRequestView",
     "PrivateNoteIn",
+    "RelationshipPage",
+    "RelationshipRow",
     "RelationshipView",
     "SessionIn",
     "SessionPatch",
@@ -105,6 +107,26 @@ class FeedbackIn(_In):
 
 class RelationshipView(Relationship):
     open_feedback_requests: list[FeedbackRequest] = Field(default_factory=list)
+
+
+class RelationshipRow(BaseModel):
+    mentorship_id: str
+    mentor_id: str
+    mentee_id: str
+    program_id: str | None
+    status: str
+    health: Health
+    health_reasons: list[str]
+    agreement_signed: bool
+    sessions_held: int
+    last_session_at: AwareDatetime | None
+    open_requests: int
+    fit: dict[str, FitAnswer]
+    mean_session_rating: float | None
+
+
+class RelationshipPage(BaseModel):
+    relationships: list[RelationshipRow]
 
 
 class OpenRequestView(BaseModel):

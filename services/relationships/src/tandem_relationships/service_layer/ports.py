@@ -67,6 +67,10 @@ class RelationshipRepository(Protocol):
 
     async def of_employee(self, employee_id: str) -> list[Relationship]: ...
 
+    async def find(
+        self, *, program_id: str | None = None, status: str | None = None, health: str | None = None
+    ) -> list[Relationship]: ...
+
     async def open_ones(self) -> list[Loaded]: ...
 
 

@@ -7,6 +7,7 @@ see every answer with its comment and no private notes at all; anyone else is re
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from tandem_relationships.domain.calendar import render_feed
 from tandem_relationships.domain.errors import Forbidden, NotFound
@@ -15,10 +16,12 @@ from tandem_relationships.service_layer.ports import UnitOfWork
 
 __all__ = [
     "OpenRequest",
+    "RelationshipSummary",
     "Viewer",
     "calendar_feed",
     "feed_secret",
     "feed_secret_matches",
+    "list_relationships",
     "open_requests_of",
     "view_relationship",
 ]
@@ -48,9 +51,16 @@ def visible_to(relationship: Relationship, viewer: Viewer) -> Relationship:
     if not is_party and not viewer.is_admin:
         raise Forbidden("only the pair and program admins read a relationship", reason="not_a_party")
     shown = relationship.model_copy(deep=True)
+    current = shown.agreement.current
+    private_to_the_pair = not is_party and current is not None and current.terms.confidential
     for session in shown.sessions:
         own = session.private_notes.get(viewer.employee_id) if is_party else None
         session.private_notes = {viewer.employee_id: own} if own else {}
+        if private_to_the_pair and session.log is not None:
+            session.log.notes = None
+    if private_to_the_pair:  # a confidential agreement: admins see that it exists, not what it says
+        for version in shown.agreement.versions:
+            version.terms.expectations = None
     if is_party and not viewer.is_admin:
         shown.feedback = [r for r in shown.feedback if r.respondent_id == viewer.employee_id]
     return shown
@@ -63,6 +73,42 @@ async def view_relationship(uow: UnitOfWork, mentorship_id: str, viewer: Viewer)
             raise Forbidden("only the pair and program admins read a relationship", reason="not_a_party")
         raise NotFound(f"no relationship for mentorship {mentorship_id}")
     return visible_to(loaded.relationship, viewer)
+
+
+@dataclass(frozen=True, slots=True)
+class RelationshipSummary:
+    """One row of the admins' relationship table."""
+
+    relationship: Relationship
+    sessions_held: int
+    last_session_at: datetime | None
+    open_requests: int
+    fit: dict[str, str]  # role -> the latest fit answer (a mentor's poor shows here)
+    mean_session_rating: float | None
+
+
+def summarise(relationship: Relationship) -> RelationshipSummary:
+    held = relationship.held_sessions
+    ratings = [r.answer.session_rating for r in relationship.feedback if r.answer and r.answer.session_rating]
+    fit: dict[str, str] = {
+        r.respondent_role: r.answer.fit for r in relationship.feedback if r.answer and r.answer.fit
+    }
+    return RelationshipSummary(
+        relationship=relationship,
+        sessions_held=len(held),
+        last_session_at=max((s.starts_at for s in held), default=None),
+        open_requests=len(relationship.open_requests()),
+        fit=fit,
+        mean_session_rating=round(sum(ratings) / len(ratings), 2) if ratings else None,
+    )
+
+
+async def list_relationships(
+    uow: UnitOfWork, *, program_id: str | None, status: str | None, health: str | None
+) -> list[RelationshipSummary]:
+    """The admins' table: every relationship (filtered), with what shows how it goes."""
+    found = await uow.relationships.find(program_id=program_id, status=status, health=health)
+    return [summarise(relationship) for relationship in found]
 
 
 async def open_requests_of(uow: UnitOfWork, employee_id: str) -> list[OpenRequest]:
