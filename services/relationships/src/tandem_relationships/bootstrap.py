@@ -5,6 +5,7 @@ from tandem_chassis import Delivery, ServiceRuntime
 from tandem_chassis.concurrency import every
 from tandem_contracts import CloudEvent, EventData, topics
 
+from tandem_relationships.adapters.claims import MongoStepClaims
 from tandem_relationships.adapters.people import MongoPeople
 from tandem_relationships.adapters.programs import MongoPrograms
 from tandem_relationships.adapters.relationships import MongoRelationships
@@ -38,6 +39,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             relationships=relationships,
             people=MongoPeople(rt.collection("people")),
             programs=MongoPrograms(rt.collection("programs")),
+            claims=MongoStepClaims(rt.collection("step_claims"), window_s=settings.steps_claim_window_s),
             clock=clock or SystemClock(settings.clock_offset_s),
             settings=settings,
         )

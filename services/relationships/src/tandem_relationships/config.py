@@ -15,6 +15,9 @@ class Settings(ServiceSettings):
     steps_interval_s: float = Field(
         default=60, gt=0, description="how often the time-driven steps (reminders, pulses, health) run"
     )
+    steps_claim_window_s: float = Field(
+        default=10, gt=0, description="one replica per window takes a relationship's due steps"
+    )
     clock_offset_s: float = Field(
         default=0, description="dev only: shift the service's clock (demo of time-driven steps)"
     )

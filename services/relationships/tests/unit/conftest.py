@@ -135,6 +135,19 @@ class FakePrograms:
         self.programs[program.program_id] = program
 
 
+class FakeClaims:
+    """Every claim wins unless a test says another replica holds it."""
+
+    def __init__(self) -> None:
+        self.held_elsewhere: set[str] = set()
+
+    async def claim(self, mentorship_id: str) -> bool:
+        return mentorship_id not in self.held_elsewhere
+
+    async def forget_old(self) -> None:
+        pass
+
+
 @pytest.fixture
 def uow() -> UnitOfWork:
     ids = count(1)
@@ -142,6 +155,7 @@ def uow() -> UnitOfWork:
         relationships=FakeRelationships(),
         people=FakePeople(),
         programs=FakePrograms(),
+        claims=FakeClaims(),
         clock=SettableClock(START),
         settings=Settings(),
         new_id=lambda: f"s{next(ids)}",

@@ -132,6 +132,9 @@ async def test_due_steps_happen_once_even_when_a_replica_wins_the_write(uow: Uni
     await opened(uow)
     uow.clock.set(START + timedelta(days=7))  # type: ignore[attr-defined]
     uow.relationships.lose_next_writes = 1  # type: ignore[attr-defined]
+    uow.claims.held_elsewhere.add("m-1")  # type: ignore[attr-defined]
+    assert await take_due_steps(uow) == 0  # another replica takes its steps in this window
+    uow.claims.held_elsewhere.clear()  # type: ignore[attr-defined]
     assert await take_due_steps(uow) == 1
     assert await take_due_steps(uow) == 0
     assert published(uow) == ["relationship.reminder_due"]

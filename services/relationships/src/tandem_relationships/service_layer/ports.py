@@ -25,6 +25,7 @@ __all__ = [
     "ProgramRepository",
     "RelationshipRepository",
     "Revision",
+    "StepClaims",
     "UnitOfWork",
 ]
 
@@ -93,6 +94,13 @@ class ProgramRepository(Protocol):
     async def record(self, program: ProgramSettings) -> None: ...
 
 
+class StepClaims(Protocol):
+    async def claim(self, mentorship_id: str) -> bool:
+        """True if this replica may take the relationship's due steps now (one per window)."""
+
+    async def forget_old(self) -> None: ...
+
+
 def _random_id() -> str:
     return uuid.uuid4().hex
 
@@ -106,6 +114,7 @@ class UnitOfWork:
     relationships: RelationshipRepository
     people: PeopleRepository
     programs: ProgramRepository
+    claims: StepClaims
     clock: Clock
     settings: Settings
     new_id: Callable[[], str] = field(default=_random_id)

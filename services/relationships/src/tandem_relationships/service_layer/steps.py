@@ -28,8 +28,10 @@ async def take_due_steps(uow: UnitOfWork) -> int:
     for loaded in await uow.relationships.open_ones():
         relationship = loaded.relationship
         program = programs.get(relationship.program_id) if relationship.program_id else None
-        if not due_steps(relationship, program, now):
-            continue
+        if not due_steps(relationship, program, now) or not await uow.claims.claim(
+            relationship.mentorship_id
+        ):
+            continue  # nothing due, or another replica takes this relationship's steps now
 
         def take(
             stored: Relationship, at: datetime, program: ProgramSettings | None = program
@@ -44,6 +46,7 @@ async def take_due_steps(uow: UnitOfWork) -> int:
             log.warning("steps lost every race; next pass", mentorship_id=relationship.mentorship_id)
         except Exception:  # one broken relationship must not hold back the others' steps
             log.exception("time-driven steps failed", mentorship_id=relationship.mentorship_id)
+    await uow.claims.forget_old()
     if taken:
         log.info("time-driven steps taken", relationships=taken)
     return taken
