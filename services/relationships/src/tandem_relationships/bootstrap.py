@@ -39,7 +39,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             relationships=relationships,
             people=MongoPeople(rt.collection("people")),
             programs=MongoPrograms(rt.collection("programs")),
-            claims=MongoStepClaims(rt.collection("step_claims"), window_s=settings.steps_claim_window_s),
+            claims=MongoStepClaims(rt.collection("step_claims"), stale_after_s=settings.steps_claim_stale_s),
             clock=clock or SystemClock(settings.clock_offset_s),
             settings=settings,
         )

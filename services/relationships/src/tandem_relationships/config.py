@@ -15,8 +15,8 @@ class Settings(ServiceSettings):
     steps_interval_s: float = Field(
         default=60, gt=0, description="how often the time-driven steps (reminders, pulses, health) run"
     )
-    steps_claim_window_s: float = Field(
-        default=10, gt=0, description="one replica per window takes a relationship's due steps"
+    steps_claim_stale_s: float = Field(
+        default=60, gt=0, description="a replica's unwritten claim on due steps expires after this"
     )
     clock_offset_s: float = Field(
         default=0, description="dev only: shift the service's clock (demo of time-driven steps)"

@@ -98,7 +98,7 @@ def _now() -> datetime:
 @pytest.fixture
 def relationships_settings(service_settings) -> Callable[..., Settings]:  # type: ignore[no-untyped-def]
     return lambda **overrides: service_settings(
-        Settings, "relationships", **({"steps_interval_s": 0.2, "steps_claim_window_s": 0.2} | overrides)
+        Settings, "relationships", **({"steps_interval_s": 0.2} | overrides)
     )
 
 

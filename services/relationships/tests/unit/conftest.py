@@ -136,13 +136,18 @@ class FakePrograms:
 
 
 class FakeClaims:
-    """Every claim wins unless a test says another replica holds it."""
+    """One claim per (relationship, version), like the unique insert; a test may say another
+    replica holds a relationship's claims."""
 
     def __init__(self) -> None:
         self.held_elsewhere: set[str] = set()
+        self.claimed: set[tuple[str, int]] = set()
 
-    async def claim(self, mentorship_id: str) -> bool:
-        return mentorship_id not in self.held_elsewhere
+    async def claim(self, mentorship_id: str, version: int) -> bool:
+        if mentorship_id in self.held_elsewhere or (mentorship_id, version) in self.claimed:
+            return False
+        self.claimed.add((mentorship_id, version))
+        return True
 
     async def forget_old(self) -> None:
         pass

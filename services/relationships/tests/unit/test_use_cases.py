@@ -131,10 +131,11 @@ async def test_the_end_cancels_sessions_ahead_and_opens_the_final_assessment(uow
 async def test_due_steps_happen_once_even_when_a_replica_wins_the_write(uow: UnitOfWork) -> None:
     await opened(uow)
     uow.clock.set(START + timedelta(days=7))  # type: ignore[attr-defined]
-    uow.relationships.lose_next_writes = 1  # type: ignore[attr-defined]
     uow.claims.held_elsewhere.add("m-1")  # type: ignore[attr-defined]
-    assert await take_due_steps(uow) == 0  # another replica takes its steps in this window
+    assert await take_due_steps(uow) == 0  # another replica claimed this version's steps
     uow.claims.held_elsewhere.clear()  # type: ignore[attr-defined]
+    uow.relationships.lose_next_writes = 1  # type: ignore[attr-defined]
+    assert await take_due_steps(uow) == 0  # claimed, but another writer won: planned again next pass
     assert await take_due_steps(uow) == 1
     assert await take_due_steps(uow) == 0
     assert published(uow) == ["relationship.reminder_due"]

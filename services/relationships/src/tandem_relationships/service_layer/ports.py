@@ -95,8 +95,8 @@ class ProgramRepository(Protocol):
 
 
 class StepClaims(Protocol):
-    async def claim(self, mentorship_id: str) -> bool:
-        """True if this replica may take the relationship's due steps now (one per window)."""
+    async def claim(self, mentorship_id: str, version: int) -> bool:
+        """True if this replica (and no other) may write steps from this stored version."""
 
     async def forget_old(self) -> None: ...
 
