@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# One image for the three Tandem services; the command picks the service:
+# One image for the four Tandem services; the command picks the service:
 #   python -m tandem_profiles | python -m tandem_matching | python -m tandem_notifications
+#   | python -m tandem_relationships
 # Settings come from TANDEM_* environment variables (see chassis/src/tandem_chassis/settings.py).
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -29,6 +30,7 @@ COPY chassis/pyproject.toml chassis/
 COPY services/profiles/pyproject.toml services/profiles/
 COPY services/matching/pyproject.toml services/matching/
 COPY services/notifications/pyproject.toml services/notifications/
+COPY services/relationships/pyproject.toml services/relationships/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-install-workspace
 
@@ -57,8 +59,9 @@ ENV PATH=/app/.venv/bin:$PATH \
 WORKDIR /app
 USER 10001:10001
 
-# profiles 8001, matching 8002, notifications 8003 (each Settings class's default http_port).
-EXPOSE 8001-8003
+# profiles 8001, matching 8002, notifications 8003, relationships 8004 (each Settings class's
+# default http_port).
+EXPOSE 8001-8004
 
 # No HEALTHCHECK here: the port depends on the service the command picks, and compose and
 # Kubernetes probe /health/ready and /health/live themselves.

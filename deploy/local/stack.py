@@ -40,7 +40,7 @@ LOGS = LOCAL / "logs"
 RUN = LOCAL / "run"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
-SERVICES = {name: SERVICE_PORTS[name] for name in ("profiles", "matching", "notifications")}
+SERVICES = {name: SERVICE_PORTS[name] for name in ("profiles", "matching", "notifications", "relationships")}
 CONSOLE_PORT = 8000  # the web console: no data of its own, it calls the services' HTTP APIs
 CHROMIUM = Path("/usr/bin/chromium")
 # FerretDB 1.24's SQLite backend indexes `_id` as `_ferretdb_sjson->"_id"` but looks it up with

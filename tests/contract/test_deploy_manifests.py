@@ -35,7 +35,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "example"
-SERVICES = ("profiles", "matching", "notifications")
+SERVICES = ("profiles", "matching", "notifications", "relationships")
 PARTITIONS = 6
 BASE_REPLICATION = 3
 

@@ -25,13 +25,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from tandem_chassis.auth import JwtVerifier, mint_dev_token
 from tandem_chassis.testing import eventually, publish_event
-from tandem_contracts import EmployeeJoined, topics
+from tandem_contracts import EmployeeJoined, MentorshipAccepted, topics
 from tandem_matching.bootstrap import build_app as build_matching
 from tandem_matching.config import Settings as MatchingSettings
 from tandem_notifications.bootstrap import build_app as build_notifications
 from tandem_notifications.config import Settings as NotificationsSettings
 from tandem_profiles.bootstrap import build_app as build_profiles
 from tandem_profiles.config import Settings as ProfilesSettings
+from tandem_relationships.bootstrap import build_app as build_relationships
+from tandem_relationships.config import Settings as RelationshipsSettings
 
 pytestmark = pytest.mark.integration
 
@@ -180,6 +182,7 @@ async def services(service_settings, keys: Keys) -> AsyncIterator[dict[str, Serv
             build_notifications,
             {"smtp_port": 1, "dispatcher_poll_interval_s": 0.2},
         ),
+        ("relationships", RelationshipsSettings, build_relationships, {}),
     )
     async with contextlib.AsyncExitStack() as stack:
         running = {}
@@ -237,6 +240,7 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
             return answer.json()["mentorship_id"] if answer.status_code == 201 else None
 
         world.ids["mentorship_id"] = await eventually(requested, "a mentorship request")
+        world.ids |= await open_relationship(world, bootstrap, isolated_settings, world.ids["mentorship_id"])
 
         async def inbox() -> str | None:
             answer = await notifications.get(
@@ -273,7 +277,37 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
         yield world
 
 
+async def open_relationship(
+    world: World, bootstrap: str, isolated_settings: dict[str, str], mentorship_id: str
+) -> dict[str, str]:
+    """The pair's relationship, as an accepted mentorship opens it (matching's proposal stays
+    proposed: matching does not read its own topic), with a goal and a session in it."""
+    accepted = MentorshipAccepted(
+        mentorship_id=mentorship_id, mentor_id=MENTOR, mentee_id=VICTIM, status="accepted"
+    )
+    await publish_event(
+        bootstrap, isolated_settings["TANDEM_KAFKA_TOPIC_PREFIX"] + topics.MENTORSHIPS, accepted
+    )
+    relationships = world.services["relationships"].client
+    victim = world.headers(EMPLOYEE(VICTIM))
+    base = f"/v1/mentorships/{mentorship_id}"
+
+    async def opened() -> bool:
+        return (await relationships.get(f"{base}/relationship", headers=victim)).status_code == 200
+
+    await eventually(opened, "the relationship of the accepted mentorship")
+    agreement = await relationships.put(f"{base}/agreement", json=AGREEMENT, headers=victim)
+    assert agreement.status_code == 200, agreement.text
+    session = await relationships.post(f"{base}/sessions", json=SESSION, headers=victim)
+    assert session.status_code == 201, session.text
+    return {"session_id": session.json()["session_id"], "goal_id": "python"}
+
+
 # --- the endpoints -----------------------------------------------------------------------------------
+
+AGREEMENT = {"goals": [{"name": "Python", "current_level": 2, "target_level": 4}], "cadence": "weekly"}
+SESSION = {"starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(), "minutes": 30}
+REL = "/v1/mentorships/{mentorship_id}"
 
 SCIM_USER = {
     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -307,6 +341,14 @@ BODIES: dict[tuple[str, str], Any] = {
         "secret": "a" * 32,
         "event_types": ["mentorship.accepted"],
     },
+    ("PUT", f"{REL}/agreement"): AGREEMENT | {"expectations": "written by someone else"},
+    ("POST", f"{REL}/agreement/sign"): {"version": 1},
+    ("POST", f"{REL}/sessions"): SESSION,
+    ("PATCH", f"{REL}/sessions/{{session_id}}"): {"agenda": "changed by someone else"},
+    ("POST", f"{REL}/sessions/{{session_id}}/log"): {"happened": True},
+    ("PUT", f"{REL}/sessions/{{session_id}}/private-notes"): {"text": "someone else's note"},
+    ("PATCH", f"{REL}/goals/{{goal_id}}"): {"progress": 99},
+    ("POST", f"{REL}/feedback"): {"kind": "session", "session_rating": 1},
 }
 SCIM = ("hr-bot", ("hr_integration",))
 ADMIN_P = (ADMIN, ("program_admin",))
@@ -356,12 +398,28 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("GET", "/v1/webhooks"): ADMIN_P,
     ("POST", "/v1/webhooks"): ADMIN_P,
     ("DELETE", "/v1/webhooks/{webhook_id}"): ADMIN_P,
+    ("PUT", f"{REL}/agreement"): EMPLOYEE(VICTIM),
+    ("POST", f"{REL}/agreement/sign"): EMPLOYEE(VICTIM),
+    ("POST", f"{REL}/sessions"): EMPLOYEE(VICTIM),
+    ("PATCH", f"{REL}/sessions/{{session_id}}"): EMPLOYEE(VICTIM),
+    ("POST", f"{REL}/sessions/{{session_id}}/cancel"): EMPLOYEE(VICTIM),
+    ("POST", f"{REL}/sessions/{{session_id}}/log"): EMPLOYEE(VICTIM),
+    ("PUT", f"{REL}/sessions/{{session_id}}/private-notes"): EMPLOYEE(VICTIM),
+    ("PATCH", f"{REL}/goals/{{goal_id}}"): EMPLOYEE(MENTOR),
+    ("POST", f"{REL}/feedback"): EMPLOYEE(VICTIM),
+    ("GET", f"{REL}/relationship"): ADMIN_P,
+    ("GET", "/v1/relationships"): ADMIN_P,
+    ("GET", "/v1/employees/{employee_id}/feedback-requests"): EMPLOYEE(VICTIM),
+    ("GET", "/v1/employees/{employee_id}/calendar.ics"): EMPLOYEE(VICTIM),
+    ("GET", "/v1/employees/{employee_id}/calendar-feed"): EMPLOYEE(VICTIM),
+    ("POST", "/v1/employees/{employee_id}/calendar-feed/rotate"): EMPLOYEE(VICTIM),
 }
 # An employee acting on the victim's things is refused with 403, except where "not yours"
 # is answered as "not found" so that others' ids are not confirmed.
 HIDDEN_AS_404 = {("POST", "/v1/notifications/{notification_id}/read")}
 # Destructive calls go last in the "gets through" pass, so the others still find their data.
 LAST = [
+    ("POST", f"{REL}/sessions/{{session_id}}/cancel"),
     ("POST", "/v1/mentorships/{mentorship_id}/decline"),
     ("DELETE", "/scim/v2/Users/{user_id}"),
     ("DELETE", "/v1/profiles/{employee_id}"),
@@ -412,6 +470,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         "profiles": build_profiles(service_settings(ProfilesSettings, "profiles")),
         "matching": build_matching(service_settings(MatchingSettings, "matching")),
         "notifications": build_notifications(service_settings(NotificationsSettings, "notifications")),
+        "relationships": build_relationships(service_settings(RelationshipsSettings, "relationships")),
     }
     found = {
         (method.upper(), path)
@@ -421,7 +480,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         for method in methods
     }
     assert found == set(LEGITIMATE), f"new or removed endpoints: {found ^ set(LEGITIMATE)}"
-    assert len(found) == 44
+    assert len(found) == 44 + 15
 
 
 async def refuses_missing_expired_forged_and_wrong_kind_tokens(world: World) -> list[str]:
@@ -471,6 +530,14 @@ async def refuses_an_employee_acting_on_someone_elses_data(world: World) -> list
     assert inbox.json()["unread_count"] >= 1 and all(not item["read"] for item in inbox.json()["items"])
     profile = await world.services["profiles"].client.get(f"/v1/profiles/{VICTIM}", headers=victim)
     assert profile.json()["bio"] is None and profile.json()["status"] == "active"
+    relationship = await world.services["relationships"].client.get(
+        f"/v1/mentorships/{mentorship}/relationship", headers=victim
+    )
+    shown = relationship.json()
+    assert [v["terms"]["expectations"] for v in shown["agreement"]["versions"]] == [None]
+    assert [(s["status"], s["agenda"], s["private_notes"]) for s in shown["sessions"]] == [
+        ("scheduled", None, {})
+    ]
     return failures
 
 

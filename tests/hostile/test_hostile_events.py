@@ -868,13 +868,14 @@ async def test_every_hostile_event_is_dead_lettered_once_with_its_reason_and_the
     for topic, corpus in found.items():
         bad = list(corpus.cases)
         streams[topic] = interleave(bad, makers[topic](corpus, expect))
-    # consumer groups per topic: tandem.profiles is read by matching and by notifications
+    # consumer groups per topic: tandem.profiles is read by matching, notifications and relationships
     prefix = platform.env["TANDEM_KAFKA_GROUP_PREFIX"]
+    relationships = f"{prefix}tandem-relationships"
     groups = {
         topics.HR_EMPLOYEES: [f"{prefix}tandem-profiles"],
-        topics.PROFILES: [f"{prefix}tandem-matching", f"{prefix}tandem-notifications"],
-        topics.MENTORSHIPS: [f"{prefix}tandem-notifications"],
-        topics.PROGRAMS: [f"{prefix}tandem-notifications"],
+        topics.PROFILES: [f"{prefix}tandem-matching", f"{prefix}tandem-notifications", relationships],
+        topics.MENTORSHIPS: [f"{prefix}tandem-notifications", relationships],
+        topics.PROGRAMS: [f"{prefix}tandem-notifications", relationships],
     }
 
     # Phase 1: people first (the mentorship and program notices need their recipients).

@@ -28,6 +28,10 @@ SERVICES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "receives": (topics.PROFILES, topics.MENTORSHIPS, topics.PROGRAMS),
         "sends": (topics.NOTIFICATIONS,),
     },
+    "relationships": {
+        "receives": (topics.MENTORSHIPS, topics.PROFILES, topics.PROGRAMS),
+        "sends": (topics.RELATIONSHIPS,),
+    },
 }
 _HEADERS: Final = {
     "type": "object",

@@ -220,7 +220,8 @@ class Platform:
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.services = {
-            name: ServiceProcess(name, env, log_dir) for name in ("profiles", "matching", "notifications")
+            name: ServiceProcess(name, env, log_dir)
+            for name in ("profiles", "matching", "notifications", "relationships")
         }
 
     def __getitem__(self, name: str) -> ServiceProcess:

@@ -30,6 +30,21 @@ from tandem_contracts.profiles import (
 )
 from tandem_contracts.programs import ProgramCreated, RoundCompleted
 from tandem_contracts.registry import EVENT_TYPES, EventType, UnknownEventTypeError, event_type
+from tandem_contracts.relationships import (
+    RelationshipAgreementSigned,
+    RelationshipAutoClosed,
+    RelationshipEvent,
+    RelationshipFeedbackRequested,
+    RelationshipFeedbackSubmitted,
+    RelationshipFitDeclined,
+    RelationshipHealthChanged,
+    RelationshipOutcomeRecorded,
+    RelationshipReminderDue,
+    RelationshipSessionCancelled,
+    RelationshipSessionLogged,
+    RelationshipSessionRescheduled,
+    RelationshipSessionScheduled,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -55,6 +70,19 @@ __all__ = [
     "ProfileSnapshot",
     "ProfileUpdated",
     "ProgramCreated",
+    "RelationshipAgreementSigned",
+    "RelationshipAutoClosed",
+    "RelationshipEvent",
+    "RelationshipFeedbackRequested",
+    "RelationshipFeedbackSubmitted",
+    "RelationshipFitDeclined",
+    "RelationshipHealthChanged",
+    "RelationshipOutcomeRecorded",
+    "RelationshipReminderDue",
+    "RelationshipSessionCancelled",
+    "RelationshipSessionLogged",
+    "RelationshipSessionRescheduled",
+    "RelationshipSessionScheduled",
     "RoundCompleted",
     "UnknownEventTypeError",
     "decode",

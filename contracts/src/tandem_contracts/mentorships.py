@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 MentorshipStatus = Literal["proposed", "accepted", "declined", "expired", "ended"]
-EndReason = Literal["completed", "cancelled", "mentor_left", "mentee_left"]
+EndReason = Literal["completed", "cancelled", "mentor_left", "mentee_left", "not_a_fit", "inactive"]
 MentorshipOrigin = Literal["request", "round", "reproposal"]
 
 

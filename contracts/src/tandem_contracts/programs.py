@@ -1,7 +1,7 @@
 """``tandem.programs`` (key: ``program_id``)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -18,6 +18,12 @@ class ProgramCreated(EventData):
     objective: Literal["score", "participation"] = "score"
     admin_ids: list[str] = Field(default_factory=list)
     created_at: datetime | None = None
+    mentorship_length_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="how long a mentorship of this program runs (agreement end date)"
+    )
+    auto_close_inactive_days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        default=None, description="days without a session after which a mentorship ends (reason inactive)"
+    )
 
 
 class RoundCompleted(EventData):

@@ -21,6 +21,20 @@ from tandem_contracts.profiles import (
     ProfileUpdated,
 )
 from tandem_contracts.programs import ProgramCreated, RoundCompleted
+from tandem_contracts.relationships import (
+    RelationshipAgreementSigned,
+    RelationshipAutoClosed,
+    RelationshipFeedbackRequested,
+    RelationshipFeedbackSubmitted,
+    RelationshipFitDeclined,
+    RelationshipHealthChanged,
+    RelationshipOutcomeRecorded,
+    RelationshipReminderDue,
+    RelationshipSessionCancelled,
+    RelationshipSessionLogged,
+    RelationshipSessionRescheduled,
+    RelationshipSessionScheduled,
+)
 
 __all__ = ["EVENT_TYPES", "EventType", "UnknownEventTypeError", "event_type", "type_of"]
 
@@ -35,6 +49,10 @@ class EventType:
 
 class UnknownEventTypeError(ValueError):
     """The event's ``type`` is not one this contract defines (on that topic)."""
+
+
+def _relationship(name: str, model: type[EventData]) -> EventType:
+    return EventType(f"relationship.{name}", topics.RELATIONSHIPS, model, "mentorship_id")
 
 
 _ALL: Final = (
@@ -54,6 +72,45 @@ _ALL: Final = (
     EventType("program.round_completed", topics.PROGRAMS, RoundCompleted, "program_id"),
     EventType("notification.delivered", topics.NOTIFICATIONS, NotificationDelivered, "notification_id"),
     EventType("notification.failed", topics.NOTIFICATIONS, NotificationFailed, "notification_id"),
+    EventType(
+        "relationship.agreement_signed", topics.RELATIONSHIPS, RelationshipAgreementSigned, "mentorship_id"
+    ),
+    EventType(
+        "relationship.session_scheduled", topics.RELATIONSHIPS, RelationshipSessionScheduled, "mentorship_id"
+    ),
+    EventType(
+        "relationship.session_rescheduled",
+        topics.RELATIONSHIPS,
+        RelationshipSessionRescheduled,
+        "mentorship_id",
+    ),
+    EventType(
+        "relationship.session_cancelled", topics.RELATIONSHIPS, RelationshipSessionCancelled, "mentorship_id"
+    ),
+    EventType(
+        "relationship.session_logged", topics.RELATIONSHIPS, RelationshipSessionLogged, "mentorship_id"
+    ),
+    EventType(
+        "relationship.feedback_requested",
+        topics.RELATIONSHIPS,
+        RelationshipFeedbackRequested,
+        "mentorship_id",
+    ),
+    EventType(
+        "relationship.feedback_submitted",
+        topics.RELATIONSHIPS,
+        RelationshipFeedbackSubmitted,
+        "mentorship_id",
+    ),
+    EventType(
+        "relationship.health_changed", topics.RELATIONSHIPS, RelationshipHealthChanged, "mentorship_id"
+    ),
+    _relationship("fit_declined", RelationshipFitDeclined),
+    _relationship("auto_closed", RelationshipAutoClosed),
+    _relationship("reminder_due", RelationshipReminderDue),
+    EventType(
+        "relationship.outcome_recorded", topics.RELATIONSHIPS, RelationshipOutcomeRecorded, "mentorship_id"
+    ),
 )
 
 EVENT_TYPES: Final[dict[str, EventType]] = {t.name: t for t in _ALL}
