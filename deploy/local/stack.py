@@ -49,8 +49,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 # version-guarded writes) and `_id: {$in: [...]}`; FerretDB still applies the whole filter to
 # what SQLite returns, so only the speed changes. The second patch fixes a deadlock: a bulk write
 # of 100 or more updates to one database waited forever for a pooled SQLite connection.
+# The third makes conditional writes atomic, as MongoDB's are: update, findAndModify and delete
+# read the matching documents and then wrote them outside one transaction, so two replicas'
+# version-guarded writes of one aggregate could both match version v and both "win" (the second
+# overwriting the first). Each command's read-check-write now runs in one SQLite write transaction
+# begun with BEGIN IMMEDIATE, which holds the database's write lock from the read to the commit;
+# concurrent writers wait for it. The built binary is keyed on these files' hashes (`build_id`),
+# so changing the list or a patch rebuilds FerretDB.
 FERRETDB_PATCHES = [
-    HERE / "ferretdb" / name for name in ("sqlite-id-index.patch", "update-closes-query.patch")
+    HERE / "ferretdb" / name
+    for name in ("sqlite-id-index.patch", "update-closes-query.patch", "atomic-conditional-writes.patch")
 ]
 
 
@@ -264,8 +272,11 @@ class Store(Daemon):
             path.chmod(path.stat().st_mode | 0o200)
         # A module download has no git metadata; FerretDB's own build writes this file from `git describe`.
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        # Inside this checkout's git repository `git apply` would skip (and exit 0) every file of a
+        # patch in git's own format, whose paths it takes from the repository's root: keep it out.
+        outside_git = os.environ | {"GIT_CEILING_DIRECTORIES": str(source.parent)}
         for patch in FERRETDB_PATCHES:
-            run_checked(["git", "apply", "--verbose", str(patch)], cwd=source)
+            run_checked(["git", "apply", "--verbose", str(patch)], cwd=source, env=outside_git)
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         run_checked(
             ["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env
