@@ -46,6 +46,8 @@ __all__ = [
 
 Document = dict[str, Any]
 PROFILE_UNKNOWN = "profile_unknown"
+ROUND_RUNNING = "round_running"
+ROUND_LEASE = timedelta(minutes=10)  # longer than any round; a crashed replica's lease runs out
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 _ATTEMPTS = 20
 
@@ -160,6 +162,21 @@ def _mentor_pool(program: Document, pool: MentorPool) -> list[Person]:
 
 
 async def run_round(
+    program_id: str, *, rounds: RoundRepository, now: datetime | None = None, **collaborators: Any
+) -> Document:
+    """Run one round of the program (see ``_run_round``), one at a time across replicas: the
+    in-process lock serialises one replica's calls, the store's round lease those of several; a
+    round asked for while another runs is refused (409 ``round_running``)."""
+    holder = uuid.uuid4().hex
+    if not await rounds.claim_lease(program_id, holder, now=now or utcnow(), lease=ROUND_LEASE):
+        raise RequestRefusedError(ROUND_RUNNING, f"a round of program {program_id} is running")
+    try:
+        return await _run_round(program_id, rounds=rounds, now=now, **collaborators)
+    finally:
+        await rounds.release_lease(program_id, holder)
+
+
+async def _run_round(
     program_id: str,
     *,
     default_expiry: timedelta,
