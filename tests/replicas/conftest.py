@@ -14,13 +14,21 @@ from typing import Any
 import httpx
 import pytest
 from tandem_chassis.auth import mint_dev_token
-from tandem_chassis.testing import Platform, ServiceProcess, eventually, free_port, publish_event
+from tandem_chassis.testing import (
+    Platform,
+    ServiceProcess,
+    eventually,
+    free_port,
+    publish_event,
+    read_topic,
+)
 from tandem_cli import kafka_io
 from tandem_contracts import EventData, ProfileRegistered, topics
 from tandem_notifications.testing import SmtpSink
 
 REPLICAS = 2
 WAIT_S = 180.0
+CHECKIN_S = 6.0
 
 
 def fast_settings(sink: SmtpSink) -> dict[str, str]:
@@ -36,6 +44,11 @@ def fast_settings(sink: SmtpSink) -> dict[str, str]:
         "TANDEM_DELIVERY_MAX_ATTEMPTS": "50",
         "TANDEM_DISPATCHER_POLL_INTERVAL_S": "0.5",
         "TANDEM_POOL_REFRESH_INTERVAL_S": "0.5",
+        # The periodic jobs, due every few seconds on every replica: proposal expiry (matching)
+        # and check-in reminders, one every CHECKIN_S (notifications).
+        "TANDEM_EXPIRY_INTERVAL_S": "0.5",
+        "TANDEM_CHECKIN_DAYS": str(CHECKIN_S / 86400),
+        "TANDEM_REMINDER_POLL_INTERVAL_S": "0.5",
     }
 
 
@@ -97,6 +110,14 @@ class Cluster:
 
         what = f"{mentor_id} suggested to {mentee_id} by every replica"
         await eventually(suggested_everywhere, what, WAIT_S)
+
+    async def records(self, topic: str) -> list[Any]:
+        """Every record the topic holds now."""
+        async with kafka_io.consumer(self.platform.bootstrap) as reader:
+            partitions = await kafka_io.partitions_of(reader, self.platform.topic(topic))
+            begin, end = await kafka_io.offset_range(reader, partitions)
+        held = sum(end[tp] - begin[tp] for tp in end)
+        return await read_topic(self.platform.bootstrap, self.platform.topic(topic), until=held)
 
     async def lag(self, group: str, topic: str) -> int:
         """Events of ``topic`` the service's consumer group has not committed yet."""

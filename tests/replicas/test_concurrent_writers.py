@@ -6,12 +6,13 @@ at a time would give: capacity held, no update lost, one round.
 """
 
 import asyncio
+import json
 from collections import Counter
 from typing import Any
 
 import pytest
-from tandem_chassis.testing import eventually
-from tandem_contracts import EmployeeJoined
+from tandem_chassis.testing import eventually, read_topic
+from tandem_contracts import EmployeeJoined, topics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -173,3 +174,103 @@ async def test_a_round_started_on_both_replicas_at_once_runs_once(cluster) -> No
     assert sum(proposals.values()) == len(mentees), "4 mentors x 2 seats: every mentee matched once"
     assert statuses in ([201, 409], [201, 201]), [a.text for a in answers]
     assert len(rounds) == 1, f"two rounds ran: {rounds}"
+
+
+EXPIRY_S = 15.0
+JOBS_RUN_S = 30.0
+
+
+async def test_periodic_jobs_on_both_replicas_have_each_effect_once(cluster, mongo_client) -> None:
+    """Proposal expiry (matching) and check-in reminders (notifications) run on both replicas:
+    each proposal expires once (one event, one seat freed, one email per party) and each
+    check-in reminder is sent once to each party."""
+    mentors = [f"jobs-mentor-{n}" for n in range(2)]
+    mentees = [f"jobs-mentee-{n}" for n in range(4)]
+    await cluster.feed_profiles(*(cluster.mentor(m, 2) for m in mentors), *map(cluster.mentee, mentees))
+    await cluster.known_to_every_matching_replica(mentees[-1], mentors[-1])
+    first, second = cluster.replicas("matching")
+    created = await cluster.call(
+        "POST",
+        first,
+        "/v1/programs",
+        headers=cluster.admin(),
+        json={"name": "Jobs", "proposal_expiry_days": EXPIRY_S / 86400},
+    )
+    program = created.json()["program_id"]
+    enrol = {"mentee_ids": mentees, "mentor_ids": mentors}
+    await cluster.call(
+        "POST", second, f"/v1/programs/{program}/enrollments", headers=cluster.admin(), json=enrol
+    )
+    report = await cluster.call("POST", first, f"/v1/programs/{program}/rounds", headers=cluster.admin())
+    pairs = [(p["mentee_id"], p["mentor_id"]) for p in report.json()["pairs"]]
+    assert len(pairs) == len(mentees), report.text
+    listed = await cluster.call(
+        "GET", second, "/v1/mentorships", headers=cluster.admin(), params={"status": "proposed", "limit": 500}
+    )
+    proposals = [m for m in listed.json()["items"] if m.get("program_id") == program]
+    accepted, left = proposals[:2], proposals[2:]
+    for n, mentorship in enumerate(accepted):
+        answer = await cluster.call(
+            "POST",
+            (first, second)[n % 2],
+            f"/v1/mentorships/{mentorship['mentorship_id']}/accept",
+            headers=cluster.headers(mentorship["mentee_id"]),
+        )
+        assert answer.status_code == 200, answer.text
+
+    await asyncio.sleep(JOBS_RUN_S)  # both replicas' jobs run dozens of times meanwhile
+
+    async def expired_all() -> bool:
+        states = [
+            (
+                await cluster.call(
+                    "GET", first, f"/v1/mentorships/{m['mentorship_id']}", headers=cluster.admin()
+                )
+            ).json()["status"]
+            for m in left
+        ]
+        return states == ["expired"] * len(left)
+
+    await eventually(expired_all, "the unanswered proposals expired", 120)
+    records = await read_topic(
+        cluster.platform.bootstrap,
+        cluster.platform.topic(topics.MENTORSHIPS),
+        until=lambda found: (
+            sum(dict(r.headers)["ce_type"] == b"mentorship.expired" for r in found) >= len(left)
+        ),
+    )
+    expiries = [
+        (json.loads(r.value)["mentorship_id"], dict(r.headers)["ce_id"].decode())
+        for r in records
+        if dict(r.headers)["ce_type"] == b"mentorship.expired"
+    ]
+    distinct = Counter(mentorship for mentorship, _ in set(expiries))
+    print(f"  mentorship.expired records {len(expiries)}, distinct events {sum(distinct.values())}")
+    assert distinct == Counter({m["mentorship_id"]: 1 for m in left}), "one expiry per proposal"
+    assert len(expiries) == len(left), f"an expiry event was published twice: {expiries}"
+    seats = mongo_client[cluster.platform.database("matching")]["mentor_load"]
+    for mentor_id in mentors:
+        held = await seats.find_one({"_id": mentor_id})
+        mentoring = sum(m["mentor_id"] == mentor_id for m in accepted)
+        assert held is not None and (held["active"], held["pending"]) == (mentoring, 0), held
+
+    def emails(kind: str) -> Counter[str]:
+        return Counter(
+            str(r.message["X-Tandem-Delivery-Id"])
+            for r in cluster.sink.snapshot()
+            if str(r.message["X-Tandem-Notification-Kind"]) == kind
+        )
+
+    await eventually(lambda: len(emails("mentorship_expired")) >= 2 * len(left), "expiry emails", 120)
+    expiry, checkins = emails("mentorship_expired"), emails("checkin_reminder")
+    print(f"  expiry emails {dict(expiry)}")
+    print(f"  check-in emails: {len(checkins)} distinct, {sum(checkins.values())} raw")
+    assert all(n == 1 for n in expiry.values()) and len(expiry) == 2 * len(left)
+    assert checkins and all(n == 1 for n in checkins.values()), f"check-ins sent twice: {checkins}"
+    parties = {m["mentor_id"] for m in accepted} | {m["mentee_id"] for m in accepted}
+    reminded = {
+        str(r.message["To"])
+        for r in cluster.sink.snapshot()
+        if "checkin" in str(r.message["X-Tandem-Notification-Kind"])
+    }
+    assert {f"{p}@example.com" for p in parties} <= reminded

@@ -30,6 +30,7 @@ from tandem_contracts.registry import type_of
 
 from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
+from tandem_chassis.relay_lease import RelayLease
 
 __all__ = ["AggregateStore", "AggregateWrite", "OutboxRelay", "outbox_of", "upsert_if_newer"]
 
@@ -311,14 +312,16 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One relay per collection across replicas (see relay_lease): this relay's leases.
+        self.leases = [RelayLease(collection) for collection in self.collections]
 
     async def drain_once(self) -> int:
         """Publish what is committed now; returns the number of events published."""
         published = 0
-        for collection in self.collections:
+        for collection, lease in zip(self.collections, self.leases, strict=True):
             outbox = outbox_of(collection)
             entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
-            if not entries:
+            if not entries or not await lease.hold():
                 continue
             commits = await commits_of(collection).find({}).to_list()
             committed = {entry_id for commit in commits for entry_id in commit["entries"]}
@@ -413,6 +416,9 @@ class OutboxRelay:
             await self._task
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.drain_once(), 10)
+        for lease in self.leases:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(lease.release(), 5)
 
 
 def _as_utc(moment: datetime) -> datetime:
