@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 __all__ = ["RELAY_LEASE", "RelayLease"]
 
 Document = dict[str, Any]
-RELAY_LEASE = timedelta(seconds=15)  # a dead relay's entries wait this long; survives clock skew
+RELAY_LEASE = timedelta(seconds=10)  # a dead relay's entries wait this long; tolerates clock skew
 _KEY = "lease"
 
 
