@@ -106,6 +106,7 @@ async def test_concurrent_patches_of_one_profile_through_both_replicas_lose_no_u
 
     version = (await eventually(stored, "the profile registered", 120))["version"]
     outcomes: Counter[int] = Counter()
+    answered: dict[int, dict[str, Any]] = {}
     for round_no in range(1, 4):
         answers = await asyncio.gather(
             *(
@@ -130,6 +131,17 @@ async def test_concurrent_patches_of_one_profile_through_both_replicas_lose_no_u
         assert versions == list(range(version + 1, version + 1 + len(won))), "one version per change"
         assert view["version"] == version + len(won)
         version = view["version"]
+        answered.update({a.json()["version"]: a.json() for _, a in won})
+    # Each change was published as the snapshot its writer answered, once.
+    published = [
+        json.loads(r.value) for r in await cluster.records(topics.PROFILES) if r.key == employee.encode()
+    ]
+    snapshots = {event["version"]: event for event in published if event["version"] in answered}
+    assert len(published) == len({e["version"] for e in published}), "a version published twice"
+    for number, view in answered.items():
+        assert number in snapshots, f"version {number} was not published"
+        differs = [k for k, v in view.items() if k in snapshots[number] and snapshots[number][k] != v]
+        assert not differs, f"version {number} was published with other {differs} than answered"
     print(f"  PATCH outcomes over 3 rounds of {len(FIELDS)}: {dict(outcomes)}")
     assert outcomes[200] > 0
 

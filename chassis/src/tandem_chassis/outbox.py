@@ -4,14 +4,17 @@ A write of an aggregate first stores the events it causes as outbox documents in
 ``<collection>_outbox``, keyed by (aggregate id, sequence number), and then updates the
 aggregate in one single-document write guarded by its ``version`` (optimistic concurrency),
 which also advances the aggregate's ``outbox_seq``. An outbox entry counts only once its
-aggregate's ``outbox_seq`` covers it, so entries of a write that lost the race or never happened
-(a crash in between) are never published; the next write of the same sequence number replaces
-them. The relay publishes committed entries in order with ``acks=all`` and an idempotent
-producer, then deletes them. A crash between publishing and deleting re-publishes, never loses:
+aggregate's ``outbox_seq`` covers it. A write that lost the race withdraws its entries; one that
+never happened (a crash in between) leaves them, and the next write of the same sequence number
+replaces them once they are ``IN_FLIGHT`` old. A writer never overwrites another's entry that
+may be in flight or committed: with several replicas writing one aggregate, the loser used to
+replace the winner's entry (its event went out for the winner's write) or re-stage an entry the
+relay had already published (a phantom event). The relay publishes committed entries in order
+with ``acks=all`` and an idempotent producer, then deletes them; one relay per collection at a
+time (``relay_lease``). A crash between publishing and deleting re-publishes, never loses:
 consumers drop what they have seen (event id, version).
 
-The relay never writes to aggregate documents: FerretDB 1.x does not apply concurrent
-conditional updates of one document atomically, so the aggregate has a single writer.
+The relay never writes to aggregate documents.
 """
 
 import asyncio
@@ -39,6 +42,7 @@ Document = dict[str, Any]
 SEEN_EVENTS_KEPT = 64
 ORPHAN_AFTER = timedelta(minutes=5)
 UNFLAGGED_GRACE = timedelta(seconds=5)
+IN_FLIGHT = timedelta(seconds=10)  # a staged entry younger than this may be a concurrent writer's
 _BOOKKEEPING = ("version", "outbox_seq", "seen_events")
 
 
@@ -120,19 +124,43 @@ class AggregateStore:
             )
         return entries
 
-    async def _stage(self, entries: list[Document], *, new_aggregate: bool) -> bool:
-        """Store not-yet-committed entries; they replace leftovers of a write that never landed."""
+    async def _stage(self, entries: list[Document]) -> bool:
+        """Store not-yet-committed entries; False when another writer's entry holds a place.
+
+        A place (aggregate, seq) may hold a leftover of a write that never landed (older than
+        ``IN_FLIGHT`` and beyond the aggregate's ``outbox_seq``), which is replaced. Any other entry
+        there is a concurrent writer's, in flight or committed: overwriting it would publish this
+        writer's event for the other's landed write, so this write counts as a lost race.
+        """
         for entry in entries:
-            if not new_aggregate:
-                await self.outbox.replace_one({"_id": entry["_id"]}, entry, upsert=True)
-                continue
             try:
                 await self.outbox.insert_one(entry)
+                continue
             except DuplicateKeyError:
-                if await self.get(entry["aggregate_id"]) is not None:
-                    return False  # somebody created it first: their entries stand
-                await self.outbox.replace_one({"_id": entry["_id"]}, entry)
+                pass
+            existing = await self.outbox.find_one({"_id": entry["_id"]})
+            aggregate = await self.get(entry["aggregate_id"])
+            landed_seq = aggregate.get("outbox_seq", 0) if aggregate else 0
+            if existing is None or existing["seq"] <= landed_seq:
+                return False  # that place's write landed: this one read a stale version
+            if _as_utc(existing["created_at"]) > datetime.now(UTC) - IN_FLIGHT:
+                return False
+            replaced = await self.outbox.replace_one(
+                {"_id": entry["_id"], "created_at": existing["created_at"]}, entry
+            )
+            if replaced.matched_count == 0:
+                return False
         return True
+
+    async def _withdraw(self, entries: list[Document]) -> None:
+        """Remove the entries of a write that lost its race (only ever this writer's: see _stage)."""
+        if entries:
+            await self.outbox.delete_many(
+                {
+                    "_id": {"$in": [entry["_id"] for entry in entries]},
+                    "event.id": {"$in": [entry["event"]["id"] for entry in entries]},
+                }
+            )
 
     async def create(
         self,
@@ -143,7 +171,9 @@ class AggregateStore:
         caused_by: str | None = None,
     ) -> bool:
         """Insert a new aggregate at version 1; False if it already exists."""
-        if not await self._stage(self._entries(aggregate_id, events, 1), new_aggregate=True):
+        entries = self._entries(aggregate_id, events, 1)
+        if not await self._stage(entries):
+            await self._withdraw(entries)
             return False
         document = {
             **state,
@@ -155,6 +185,7 @@ class AggregateStore:
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
+            await self._withdraw(entries)
             return False
         await self._committed(aggregate_id, 1, len(events))
         self._notify(events)
@@ -171,7 +202,10 @@ class AggregateStore:
     ) -> bool:
         """Apply ``changes`` if nobody wrote since ``current`` was read; False on a conflict."""
         first_seq = current.get("outbox_seq", 0) + 1
-        await self._stage(self._entries(current["_id"], events, first_seq), new_aggregate=False)
+        entries = self._entries(current["_id"], events, first_seq)
+        if not await self._stage(entries):
+            await self._withdraw(entries)
+            return False
         update: Document = {"$set": self._next(current, changes, events, [caused_by] if caused_by else [])}
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
@@ -179,6 +213,7 @@ class AggregateStore:
             {"_id": current["_id"], "version": current["version"]}, update
         )
         if result.matched_count == 0:
+            await self._withdraw(entries)
             return False
         await self._committed(current["_id"], first_seq, len(events))
         self._notify(events)
