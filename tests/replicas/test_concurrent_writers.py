@@ -132,10 +132,14 @@ async def test_concurrent_patches_of_one_profile_through_both_replicas_lose_no_u
         assert view["version"] == version + len(won)
         version = view["version"]
         answered.update({a.json()["version"]: a.json() for _, a in won})
+
     # Each change was published as the snapshot its writer answered, once.
-    published = [
-        json.loads(r.value) for r in await cluster.records(topics.PROFILES) if r.key == employee.encode()
-    ]
+    async def published_all() -> list[dict[str, Any]] | None:
+        records = await cluster.records(topics.PROFILES)
+        found = [json.loads(r.value) for r in records if r.key == employee.encode()]
+        return found if set(answered) <= {event["version"] for event in found} else None
+
+    published = await eventually(published_all, "every answered version published", 60)
     snapshots = {event["version"]: event for event in published if event["version"] in answered}
     assert len(published) == len({e["version"] for e in published}), "a version published twice"
     for number, view in answered.items():
