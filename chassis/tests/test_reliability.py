@@ -49,7 +49,7 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
         assert {r.key for r in records} == {b"e-1"}
         stored = await store.get("e-1")
         assert stored["n"] == 4 and stored["outbox_seq"] == 3
-        assert await store.outbox.count_documents({}) == 1, "only the loser's leftover remains"
+        assert await store.outbox.count_documents({}) == 0, "the loser withdrew its entry"
         assert await store.update(stored, {"n": 6}, [ProfileRegistered(**snapshot, version=4)])
         assert await relay.drain_once() == 1
         records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=4)

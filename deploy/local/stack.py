@@ -8,6 +8,7 @@ Everything it downloads, builds and stores lives in the git-ignored ``.local/`` 
     python deploy/local/stack.py stop [kafka|store]
     python deploy/local/stack.py status
     python deploy/local/stack.py run                   the stack, the three services and the web console
+                                                       (TANDEM_REPLICAS=N: N of each, behind a front proxy)
     python deploy/local/stack.py provision browser     Debian's chromium for the console's browser tests
 """
 
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import front_proxy  # deploy/local/front_proxy.py, beside this script
 from tandem_chassis.services import SERVICE_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +53,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 # version-guarded writes) and `_id: {$in: [...]}`; FerretDB still applies the whole filter to
 # what SQLite returns, so only the speed changes. The second patch fixes a deadlock: a bulk write
 # of 100 or more updates to one database waited forever for a pooled SQLite connection.
+# The third makes conditional writes atomic, as MongoDB's are: update, findAndModify and delete
+# read the matching documents and then wrote them outside one transaction, so two replicas'
+# version-guarded writes of one aggregate could both match version v and both "win" (the second
+# overwriting the first). Each command's read-check-write now runs in one SQLite write transaction
+# begun with BEGIN IMMEDIATE, which holds the database's write lock from the read to the commit;
+# concurrent writers wait for it. The built binary is keyed on these files' hashes (`build_id`),
+# so changing the list or a patch rebuilds FerretDB.
 FERRETDB_PATCHES = [
-    HERE / "ferretdb" / name for name in ("sqlite-id-index.patch", "update-closes-query.patch")
+    HERE / "ferretdb" / name
+    for name in ("sqlite-id-index.patch", "update-closes-query.patch", "atomic-conditional-writes.patch")
 ]
 
 
@@ -266,8 +276,11 @@ class Store(Daemon):
             path.chmod(path.stat().st_mode | 0o200)
         # A module download has no git metadata; FerretDB's own build writes this file from `git describe`.
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+        # Inside this checkout's git repository `git apply` would skip (and exit 0) every file of a
+        # patch in git's own format, whose paths it takes from the repository's root: keep it out.
+        outside_git = os.environ | {"GIT_CEILING_DIRECTORIES": str(source.parent)}
         for patch in FERRETDB_PATCHES:
-            run_checked(["git", "apply", "--verbose", str(patch)], cwd=source)
+            run_checked(["git", "apply", "--verbose", str(patch)], cwd=source, env=outside_git)
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         run_checked(
             ["go", "build", "-trimpath", "-o", str(self.binary), "./cmd/ferretdb"], cwd=source, env=env
@@ -414,14 +427,14 @@ def run_platform() -> int:
     ports["console"] = int(env.get("TANDEM_CONSOLE_HTTP_PORT", CONSOLE_PORT))
     # The links in the notifications' emails open the console.
     env.setdefault("TANDEM_APP_URL", f"http://127.0.0.1:{ports['console']}")
-    for name in SERVICES:
-        env_one = env | {"TANDEM_HTTP_PORT": str(ports[name])}
-        children[name] = subprocess.Popen([sys.executable, "-m", f"tandem_{name}"], env=env_one)
+    replicas = int(env.get("TANDEM_REPLICAS", "1"))
+    listening = start_services(env, ports, replicas, children)
     service_urls = {f"TANDEM_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
     children["console"] = subprocess.Popen(
         [sys.executable, "-m", "tandem_console"],
         env=env | service_urls | {"TANDEM_HTTP_PORT": str(ports["console"])},
     )
+    listening["console"] = (ports["console"], children["console"])
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -432,8 +445,8 @@ def run_platform() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
     try:
-        for name, port in ports.items():
-            wait_for(lambda port=port: port_open(port) or stopping, name, 180, children[name])
+        for name, (port, child) in listening.items():
+            wait_for(lambda port=port: port_open(port) or stopping, name, 180, child)
     except SystemExit as failed:  # one did not come up: stop the others rather than orphan them
         print(failed, flush=True)
         return _stop_run(children, started, exit_code=1)
@@ -443,6 +456,9 @@ def run_platform() -> int:
             f"  {name:<14} http://127.0.0.1:{ports[name]}   "
             "(docs: /docs, health: /health/ready, metrics: /metrics)"
         )
+        if replicas > 1:
+            each = ", ".join(str(port) for port in front_proxy.replica_ports(ports[name], replicas))
+            print(f"  {'':<14} spread over {replicas} replicas on ports {each}")
     sign_in = "/dev/login" if env.get("TANDEM_ENV", "dev") == "dev" else "/signin"
     print(f"  {'console':<14} http://127.0.0.1:{ports['console']}   (web console; sign in: {sign_in})")
     print(f"  kafka          127.0.0.1:{Kafka().port}\n  store          mongodb://127.0.0.1:{Store().port}")
@@ -461,6 +477,28 @@ def run_platform() -> int:
                 exit_code, stopping = 1, True
         time.sleep(0.5)
     return _stop_run(children, started, exit_code=exit_code)
+
+
+def start_services(
+    env: dict[str, str], ports: dict[str, int], replicas: int, children: dict[str, subprocess.Popen[bytes]]
+) -> dict[str, tuple[int, subprocess.Popen[bytes]]]:
+    """Start ``replicas`` processes of each service (and, for several, the front proxy) into
+    ``children``; returns what listens where: name -> (HTTP port, process)."""
+    if replicas < 1:
+        raise SystemExit(f"[stack] TANDEM_REPLICAS must be 1 or more, not {replicas}")
+    listening = {}
+    fronts = {}
+    for name in SERVICES:
+        fronts[ports[name]] = front_proxy.replica_ports(ports[name], replicas)
+        for number, port in enumerate(fronts[ports[name]], start=1):
+            child = name if replicas == 1 else f"{name} #{number}"
+            env_one = env | {"TANDEM_HTTP_PORT": str(port)}
+            children[child] = subprocess.Popen([sys.executable, "-m", f"tandem_{name}"], env=env_one)
+            listening[child] = (port, children[child])
+    if replicas > 1:
+        proxy = children["front proxy"] = front_proxy.start(fronts, LOCAL / "caddy", LOGS / "caddy.log")
+        listening |= {f"{name} (front port)": (ports[name], proxy) for name in SERVICES}
+    return listening
 
 
 def _stop_run(children: dict[str, subprocess.Popen[bytes]], started: list[Daemon], *, exit_code: int) -> int:

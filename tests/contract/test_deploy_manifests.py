@@ -407,22 +407,52 @@ def test_every_manifest_puts_a_service_on_its_port_in_the_one_table(service: str
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_has_resources_non_root_security_an_hpa_and_a_pdb(service: str) -> None:
+def test_each_service_has_resources_non_root_security_two_replicas_and_a_pdb(service: str) -> None:
     resources = base_resources()
     deployment = deployment_of(service)
     pod = deployment["spec"]["template"]["spec"]
     container = container_of(deployment, service)
-    hpa = named(resources, "HorizontalPodAutoscaler", f"tandem-{service}")
     pdb = named(resources, "PodDisruptionBudget", f"tandem-{service}")
 
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     assert {"cpu", "memory"} <= set(container["resources"]["limits"])
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
-    assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert deployment["spec"]["replicas"] == 2
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items()
+    assert pdb["spec"]["minAvailable"] == 1, "one of the two replicas may be drained, never both"
+
+
+def consumed(service: str) -> set[tuple[str, str]]:
+    """(consumer group, topic) of every subscriber the service's composition root registers."""
+    broker = built_app(service).state.runtime.broker
+    return {(sub.group_id, topic) for sub in broker.subscribers for topic in sub.topic_names}
+
+
+def kafka_triggers(scaled_object: Manifest) -> list[Manifest]:
+    return [t["metadata"] for t in scaled_object["spec"]["triggers"] if t["type"] == "kafka"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_keda_scales_each_service_on_the_lag_of_every_topic_it_consumes(service: str) -> None:
+    resources = base_resources()
+    deployment = deployment_of(service)
+    scaled = named(resources, "ScaledObject", f"tandem-{service}")
+    triggers = kafka_triggers(scaled)
+    provided = provided_env(container_of(deployment, service))
+
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert scaled["spec"]["minReplicaCount"] == deployment["spec"]["replicas"] == 2
+    assert {(t["consumerGroup"], t["topic"]) for t in triggers} == consumed(service)
+    assert len(triggers) == len(consumed(service))
+    for trigger in triggers:
+        assert trigger["bootstrapServersFromEnv"] in provided, "KEDA reads it from the container"
+        assert int(trigger["lagThreshold"]) > 0
+        assert trigger["offsetResetPolicy"] == "earliest", "the services read a new group from the start"
+        assert trigger.get("allowIdleConsumers", "false") == "false"
+    assert not of_kind(resources, "HorizontalPodAutoscaler"), "KEDA owns the HPA; a second one fights it"
 
 
 def pod_labels(deployment: Manifest) -> dict[str, str]:
@@ -478,8 +508,17 @@ def test_the_compose_and_local_brokers_state_the_record_size_topics_take() -> No
 def test_no_autoscaler_scales_a_consumer_group_past_the_partitions() -> None:
     fewest_partitions = min(topic["spec"]["partitions"] for topic in kafka_topics())
     for path in k8s_files():
-        for hpa in of_kind(load_documents(path), "HorizontalPodAutoscaler"):
+        documents = load_documents(path)
+        for hpa in of_kind(documents, "HorizontalPodAutoscaler"):
             assert hpa["spec"].get("maxReplicas", 0) <= fewest_partitions, f"{path.relative_to(ROOT)}"
+        for scaled in of_kind(documents, "ScaledObject"):
+            assert scaled["spec"]["maxReplicaCount"] <= fewest_partitions, f"{path.relative_to(ROOT)}"
+    for patch in kustomization(OVERLAY)["patches"]:
+        for operation in yaml.safe_load(patch.get("patch", "[]")) or []:
+            if isinstance(operation, dict) and operation.get("path", "").endswith(
+                ("/replicas", "/minReplicaCount", "/maxReplicaCount")
+            ):
+                assert operation["value"] <= fewest_partitions, f"overlay patch {operation}"
 
 
 # --- (e) the overlay -------------------------------------------------------------------------

@@ -163,14 +163,15 @@ def free_port() -> int:
 class ServiceProcess:
     """One service (``python -m tandem_<name>``) as a separate OS process, as production runs it."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, *, replica: int = 1) -> None:
         self.name = name
+        self.replica = replica
         self.port = free_port()
         own = {"TANDEM_HTTP_PORT": str(self.port)}
         if "TANDEM_DB_SUFFIX" in env:  # a test's own database (the console has none)
             own["TANDEM_MONGODB_DATABASE"] = f"tandem_{name}_{env['TANDEM_DB_SUFFIX']}"
         self.env = os.environ | env | own
-        self.log_path = log_dir / f"{name}.log"
+        self.log_path = log_dir / (f"{name}.log" if replica == 1 else f"{name}-{replica}.log")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -217,15 +218,23 @@ class ServiceProcess:
 
 
 class Platform:
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    """The three services as processes; with ``replicas`` > 1, that many of each, in one
+    consumer group and on one database per service, each replica on its own HTTP port."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, *, replicas: int = 1) -> None:
         self.env = env
-        self.services = {
-            name: ServiceProcess(name, env, log_dir)
+        self.replicas = {
+            name: [ServiceProcess(name, env, log_dir, replica=n) for n in range(1, replicas + 1)]
             for name in ("profiles", "matching", "notifications", "relationships")
         }
+        self.services = {name: group[0] for name, group in self.replicas.items()}
 
     def __getitem__(self, name: str) -> ServiceProcess:
+        """The service's first replica (its only one by default)."""
         return self.services[name]
+
+    def all(self) -> list[ServiceProcess]:
+        return [process for group in self.replicas.values() for process in group]
 
     def topic(self, name: str) -> str:
         return self.env["TANDEM_KAFKA_TOPIC_PREFIX"] + name
@@ -238,11 +247,11 @@ class Platform:
         return self.env["TANDEM_KAFKA_BOOTSTRAP_SERVERS"]
 
     async def start(self) -> None:
-        for service in self.services.values():
+        for service in self.all():
             service.start()
-        for service in self.services.values():
+        for service in self.all():
             await service.wait_ready()
 
     def stop(self) -> None:
-        for service in self.services.values():
+        for service in self.all():
             service.stop()

@@ -15,8 +15,11 @@
   publishing and deleting re-publishes, never loses: consumers drop what they have seen (event
   id, version).
 
-The relay never writes to aggregate documents: FerretDB 1.x does not apply concurrent
-conditional updates of one document atomically, so the aggregate has a single writer.
+A writer never overwrites another writer's entry that may be in flight or committed, and a write
+that lost its race withdraws its entries: with several replicas writing one aggregate, the loser
+used to replace the winner's entry (its event went out for the winner's write) or re-stage an
+entry the relay had already published (a phantom event). One relay per collection at a time
+(:mod:`~tandem_chassis.outbox.lease`). The relay never writes to aggregate documents.
 """
 
 from tandem_chassis.outbox.relay import OutboxRelay

@@ -20,6 +20,7 @@ from tandem_contracts import CloudEvent, encode
 from tandem_chassis.concurrency import every
 from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
+from tandem_chassis.outbox.lease import RelayLease
 from tandem_chassis.outbox.policy import Pending, decide, spent_commits, unclear_aggregates
 from tandem_chassis.outbox.store import Document, commits_of, outbox_of
 
@@ -48,6 +49,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.wake = wake or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One relay per collection across replicas (see outbox.lease): this relay's leases.
+        self.leases = {collection.name: RelayLease(collection) for collection in self.collections}
 
     async def drain_once(self) -> int:
         """Publish what is committed now; returns the number of events published."""
@@ -59,7 +62,7 @@ class OutboxRelay:
     async def _drain(self, collection: AsyncCollection[Document]) -> int:
         outbox = outbox_of(collection)
         entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
-        if not entries:
+        if not entries or not await self.leases[collection.name].hold():
             return 0
         commits = {c["_id"]: c["entries"] for c in await commits_of(collection).find({}).to_list()}
         committed = {entry_id for entry_ids in commits.values() for entry_id in entry_ids}
@@ -120,3 +123,8 @@ class OutboxRelay:
             await asyncio.wait_for(self.drain_once(), SHUTDOWN_DRAIN_S)
         except Exception:  # the next start publishes them; shutdown goes on
             log.exception("outbox relay: the shutdown drain failed; the next start publishes the rest")
+        for lease in self.leases.values():
+            try:
+                await asyncio.wait_for(lease.release(), 5)
+            except Exception:  # it expires by itself; another replica takes over then
+                log.exception("outbox relay: releasing the relay lease failed")

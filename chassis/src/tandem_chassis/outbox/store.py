@@ -13,7 +13,7 @@ write and its commit record is covered by the relay reading ``outbox_seq`` (see
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, InsertOne, UpdateOne
@@ -34,6 +34,7 @@ __all__ = [
 
 Document = dict[str, Any]
 SEEN_EVENTS_KEPT = 64
+IN_FLIGHT = timedelta(seconds=10)  # a staged entry younger than this may be a concurrent writer's
 
 
 def outbox_of(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
@@ -110,19 +111,43 @@ class AggregateStore:
             )
         return entries
 
-    async def _stage(self, entries: list[Document], *, new_aggregate: bool) -> bool:
-        """Store not-yet-committed entries; they replace leftovers of a write that never landed."""
+    async def _stage(self, entries: list[Document]) -> bool:
+        """Store not-yet-committed entries; False when another writer's entry holds a place.
+
+        A place (aggregate, seq) may hold a leftover of a write that never landed (older than
+        ``IN_FLIGHT`` and beyond the aggregate's ``outbox_seq``), which is replaced. Any other entry
+        there is a concurrent writer's, in flight or committed: overwriting it would publish this
+        writer's event for the other's landed write, so this write counts as a lost race.
+        """
         for entry in entries:
-            if not new_aggregate:
-                await self.outbox.replace_one({"_id": entry["_id"]}, entry, upsert=True)
-                continue
             try:
                 await self.outbox.insert_one(entry)
+                continue
             except DuplicateKeyError:
-                if await self.get(entry["aggregate_id"]) is not None:
-                    return False  # somebody created it first: their entries stand
-                await self.outbox.replace_one({"_id": entry["_id"]}, entry)
+                pass
+            existing = await self.outbox.find_one({"_id": entry["_id"]})
+            aggregate = await self.get(entry["aggregate_id"])
+            landed_seq = aggregate.get("outbox_seq", 0) if aggregate else 0
+            if existing is None or existing["seq"] <= landed_seq:
+                return False  # that place's write landed: this one read a stale version
+            if _as_utc(existing["created_at"]) > datetime.now(UTC) - IN_FLIGHT:
+                return False
+            replaced = await self.outbox.replace_one(
+                {"_id": entry["_id"], "created_at": existing["created_at"]}, entry
+            )
+            if replaced.matched_count == 0:
+                return False
         return True
+
+    async def _withdraw(self, entries: list[Document]) -> None:
+        """Remove the entries of a write that lost its race (only ever this writer's: see _stage)."""
+        if entries:
+            await self.outbox.delete_many(
+                {
+                    "_id": {"$in": [entry["_id"] for entry in entries]},
+                    "event.id": {"$in": [entry["event"]["id"] for entry in entries]},
+                }
+            )
 
     async def create(
         self,
@@ -133,7 +158,9 @@ class AggregateStore:
         caused_by: str | None = None,
     ) -> bool:
         """Insert a new aggregate at version 1; False if it already exists."""
-        if not await self._stage(self._entries(aggregate_id, events, 1), new_aggregate=True):
+        entries = self._entries(aggregate_id, events, 1)
+        if not await self._stage(entries):
+            await self._withdraw(entries)
             return False
         document = {
             **state,
@@ -145,6 +172,7 @@ class AggregateStore:
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
+            await self._withdraw(entries)
             return False
         await self._committed(aggregate_id, 1, len(events))
         self._notify(events)
@@ -161,7 +189,10 @@ class AggregateStore:
     ) -> bool:
         """Apply ``changes`` if nobody wrote since ``current`` was read; False on a conflict."""
         first_seq = current.get("outbox_seq", 0) + 1
-        await self._stage(self._entries(current["_id"], events, first_seq), new_aggregate=False)
+        entries = self._entries(current["_id"], events, first_seq)
+        if not await self._stage(entries):
+            await self._withdraw(entries)
+            return False
         update: Document = {"$set": _next_fields(current, changes, events, [caused_by] if caused_by else [])}
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
@@ -169,6 +200,7 @@ class AggregateStore:
             {"_id": current["_id"], "version": current["version"]}, update
         )
         if result.matched_count == 0:
+            await self._withdraw(entries)
             return False
         await self._committed(current["_id"], first_seq, len(events))
         self._notify(events)
@@ -297,3 +329,7 @@ async def upsert_if_newer(
     except DuplicateKeyError:
         return False  # the stored version is equal or newer: a stale or repeated event
     return result.upserted_id is not None or result.modified_count > 0
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

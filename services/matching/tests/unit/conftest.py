@@ -212,6 +212,18 @@ class FakePrograms:
 class FakeRounds:
     def __init__(self) -> None:
         self.stored: dict[str, Round] = {}
+        self.leases: dict[str, tuple[str, datetime]] = {}
+
+    async def claim_lease(self, program_id: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
+        held = self.leases.get(program_id)
+        if held is not None and held[1] >= now:
+            return False
+        self.leases[program_id] = (holder, now + lease)
+        return True
+
+    async def release_lease(self, program_id: str, holder: str) -> None:
+        if self.leases.get(program_id, ("", None))[0] == holder:
+            del self.leases[program_id]
 
     async def put(self, done: Round) -> None:
         self.stored[done.round_id] = done

@@ -238,6 +238,23 @@ async def test_a_group_program_matches_and_suggests_only_members_of_its_groups(u
     assert dict(done.report.unmatched) == {"e-outsider": "mentee_ineligible"}
 
 
+async def test_a_round_asked_for_while_another_holds_the_programs_lease_is_refused(uow):
+    spec = program_use.NewProgram("P", None, Eligibility(), Weights(), "score", 180, None)
+    program = await program_use.create_program(uow, spec, admin_id="a")
+    now = uow.clock()
+    assert await uow.rounds.claim_lease(
+        program.program_id, "another-replica", now=now, lease=timedelta(minutes=10)
+    )
+
+    with pytest.raises(RequestRefusedError) as refused:
+        await program_use.run_round(uow, program.program_id)
+
+    assert refused.value.reason == "round_running"
+    await uow.rounds.release_lease(program.program_id, "another-replica")
+    done = await program_use.run_round(uow, program.program_id)
+    assert done.report.matched == 0 and not uow.rounds.leases, "ran, and gave its lease back"
+
+
 async def test_enrolling_twice_changes_nothing(uow):
     spec = program_use.NewProgram("P", None, Eligibility(), Weights(), "score", 180, None)
     program = await program_use.create_program(uow, spec, admin_id="a")

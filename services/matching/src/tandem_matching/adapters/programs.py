@@ -1,9 +1,11 @@
 """Programs (aggregates with an outbox for ``tandem.programs``) and their rounds."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 from tandem_chassis import AggregateStore
 
 from tandem_matching.adapters import Document
@@ -161,3 +163,19 @@ class MongoRounds:
     async def get(self, round_id: str) -> Round | None:
         document = await self.collection.find_one({"_id": round_id})
         return _round(document) if document is not None else None
+
+    async def claim_lease(self, program_id: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
+        """Take the program's round lease, shared by every replica through the store; False while
+        another holder has it and it has not run out (a crashed holder's lease does, in time)."""
+        key, until = f"lease:{program_id}", now + lease
+        try:
+            await self.collection.insert_one({"_id": key, "holder": holder, "until": until})
+            return True
+        except DuplicateKeyError:
+            taken = await self.collection.update_one(
+                {"_id": key, "until": {"$lt": now}}, {"$set": {"holder": holder, "until": until}}
+            )
+            return taken.modified_count == 1
+
+    async def release_lease(self, program_id: str, holder: str) -> None:
+        await self.collection.delete_one({"_id": f"lease:{program_id}", "holder": holder})

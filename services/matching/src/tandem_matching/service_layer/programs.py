@@ -1,7 +1,9 @@
 """Program use cases: create, enroll, run a round (one global assignment), read them back."""
 
+import uuid
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from tandem_chassis.concurrency import Retry, keyed_lock, retry_on_conflict
 
@@ -23,6 +25,9 @@ __all__ = [
     "list_programs",
     "run_round",
 ]
+
+ROUND_RUNNING = "round_running"
+ROUND_LEASE = timedelta(minutes=10)  # longer than any round; a crashed replica's lease runs out
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,19 @@ async def _propose_plan(
 
 
 async def run_round(uow: UnitOfWork, program_id: str) -> Round:
+    """Run one round of the program (see ``_run_round``), one at a time across replicas: the
+    in-process lock serialises one replica's calls, the store's round lease those of several; a
+    round asked for while another runs is refused (409 ``round_running``)."""
+    holder = uuid.uuid4().hex
+    if not await uow.rounds.claim_lease(program_id, holder, now=uow.clock(), lease=ROUND_LEASE):
+        raise RequestRefusedError(ROUND_RUNNING, f"a round of program {program_id} is running")
+    try:
+        return await _run_round(uow, program_id)
+    finally:
+        await uow.rounds.release_lease(program_id, holder)
+
+
+async def _run_round(uow: UnitOfWork, program_id: str) -> Round:
     """Match every enrolled, unmatched mentee at once under the mentors' free seats; propose
     the result, store the report and publish ``program.round_completed``."""
     async with _program_lock(program_id):
