@@ -24,7 +24,8 @@ from tandem_chassis.testing import (
 )
 from tandem_cli import kafka_io
 from tandem_contracts import EventData, ProfileRegistered, topics
-from tandem_notifications.testing import SmtpSink
+
+from services.notifications.tests.support import SmtpSink
 
 REPLICAS = 2
 WAIT_S = 180.0
