@@ -68,7 +68,9 @@ def infrastructure() -> Iterator[Infrastructure]:
             f"local stack did not start:\n{started.stdout}\n{started.stderr}",
             pytrace=False,
         )
-    yield Infrastructure("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "local stack")
+    kafka_port = os.environ.get("TANDEM_LOCAL_KAFKA_PORT", "9092")  # as stack.py reads them
+    mongo_port = os.environ.get("TANDEM_LOCAL_MONGO_PORT", "27017")
+    yield Infrastructure(f"127.0.0.1:{kafka_port}", f"mongodb://127.0.0.1:{mongo_port}", "local stack")
 
 
 @pytest.fixture(scope="session")
