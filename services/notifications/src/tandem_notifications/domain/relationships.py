@@ -96,7 +96,9 @@ def _health(data: EventData) -> list[Intent]:
     if not isinstance(data, RelationshipHealthChanged):
         return []
     alerts = [
-        Intent(RELATIONSHIP_ALERT, admin, _context(data, admin), counterpart_id=data.mentee_id, variant="alert")
+        Intent(
+            RELATIONSHIP_ALERT, admin, _context(data, admin), counterpart_id=data.mentee_id, variant="alert"
+        )
         for admin in dict.fromkeys(data.alert_admin_ids)
     ]
     return _to(RELATIONSHIP_NUDGE, data, data.nudge_ids) + alerts
