@@ -25,7 +25,7 @@ SERVICES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "sends": (topics.MENTORSHIPS, topics.PROGRAMS),
     },
     "notifications": {
-        "receives": (topics.PROFILES, topics.MENTORSHIPS, topics.PROGRAMS),
+        "receives": (topics.PROFILES, topics.MENTORSHIPS, topics.PROGRAMS, topics.RELATIONSHIPS),
         "sends": (topics.NOTIFICATIONS,),
     },
     "relationships": {

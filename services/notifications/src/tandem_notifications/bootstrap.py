@@ -76,6 +76,7 @@ def build_app(settings: Settings) -> FastAPI:
     runtime.subscribe(topics.PROFILES, events.on_profile, batch_handler=events.on_profiles)
     runtime.subscribe(topics.MENTORSHIPS, events.on_mentorship, batch_handler=events.on_mentorships)
     runtime.subscribe(topics.PROGRAMS, events.on_program, batch_handler=events.on_programs)
+    runtime.subscribe(topics.RELATIONSHIPS, events.on_relationship, batch_handler=events.on_relationships)
     runtime.run_in_background(dispatch, "dispatchers")
     runtime.run_in_background(schedule_reminders, "check-in reminders")
     app = runtime.http_app([http.router], title="Tandem notifications")

@@ -170,7 +170,7 @@ class FakeDeliveries:
         for i, d in list(self.stored.items()):
             if d.recipient_id == recipient_id:
                 self.stored[i] = dataclasses.replace(
-                    d, to=None, subject=None, text=None, html=None, body=None
+                    d, to=None, subject=None, text=None, html=None, body=None, attachment=None
                 )
         return len(inbox)
 

@@ -75,6 +75,7 @@ async def consume(f: Fakes, topic: str, *batch: Sent) -> None:
         "profiles": entrypoints.on_profiles,
         "mentorships": entrypoints.on_mentorships,
         "programs": entrypoints.on_programs,
+        "relationships": entrypoints.on_relationships,
     }[topic]
     await handler([(event, data, ORIGIN) for event, data in batch])
 

@@ -17,7 +17,13 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from tandem_notifications.adapters.mongo import DatabaseOf, Document, insert_new
+from tandem_notifications.adapters.mongo import (
+    DatabaseOf,
+    Document,
+    attachment_document,
+    attachment_of,
+    insert_new,
+)
 from tandem_notifications.domain.delivery import CANCELLED, PENDING, Delivery, InboxPage
 
 __all__ = ["MongoDeliveries"]
@@ -25,7 +31,7 @@ __all__ = ["MongoDeliveries"]
 COLLECTION = "deliveries"
 QUEUE = "delivery_queue"
 _CONTENT = ("subject", "text", "to", "html", "body", "read", "inbox_key", "last_error")
-PERSONAL_FIELDS = ("to", "subject", "text", "html", "body")  # what erasure removes
+PERSONAL_FIELDS = ("to", "subject", "text", "html", "body", "attachment")  # what erasure removes
 
 
 def to_document(delivery: Delivery) -> Document:
@@ -46,6 +52,8 @@ def to_document(delivery: Delivery) -> Document:
         value = getattr(delivery, name)
         if value is not None:
             document[name] = value
+    if delivery.attachment is not None:
+        document["attachment"] = attachment_document(delivery.attachment)
     return document
 
 
@@ -62,6 +70,7 @@ def from_document(document: Document) -> Delivery:
         next_attempt_at=document["next_attempt_at"],
         status=document["status"],
         attempts=document.get("attempts", 0),
+        attachment=attachment_of(document.get("attachment")),
         **{name: document.get(name) for name in _CONTENT},
     )
 

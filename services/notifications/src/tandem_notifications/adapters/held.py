@@ -12,7 +12,13 @@ from collections.abc import Iterable, Sequence
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from tandem_notifications.adapters.mongo import DatabaseOf, Document, insert_new
+from tandem_notifications.adapters.mongo import (
+    DatabaseOf,
+    Document,
+    attachment_document,
+    attachment_of,
+    insert_new,
+)
 from tandem_notifications.domain.kinds import Intent
 from tandem_notifications.domain.notices import HeldNotice
 
@@ -30,6 +36,8 @@ def to_document(held: HeldNotice) -> Document:
         "context": dict(intent.context),
         "counterpart_id": intent.counterpart_id,
         "variant": intent.variant,
+        "channels": list(intent.channels) if intent.channels is not None else None,
+        "attachment": attachment_document(intent.attachment),
         "event_id": held.event_id,
         "event_type": held.event_type,
         "event_time": held.event_time,
@@ -37,7 +45,16 @@ def to_document(held: HeldNotice) -> Document:
 
 
 def from_document(d: Document) -> HeldNotice:
-    intent = Intent(d["kind"], d["recipient_id"], d["context"], d["counterpart_id"], d["variant"])
+    channels = d.get("channels")
+    intent = Intent(
+        d["kind"],
+        d["recipient_id"],
+        d["context"],
+        d["counterpart_id"],
+        d["variant"],
+        channels=tuple(channels) if channels is not None else None,
+        attachment=attachment_of(d.get("attachment")),
+    )
     return HeldNotice(d["_id"], intent, d["event_id"], d["event_type"], d["event_time"])
 
 

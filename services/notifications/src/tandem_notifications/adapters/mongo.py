@@ -11,7 +11,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-__all__ = ["DUPLICATE_KEY", "DatabaseOf", "Document", "insert_new"]
+from tandem_notifications.domain.delivery import Attachment
+
+__all__ = ["DUPLICATE_KEY", "DatabaseOf", "Document", "attachment_document", "attachment_of", "insert_new"]
 
 Document = dict[str, Any]
 DatabaseOf = Callable[[], AsyncDatabase[Document]]
@@ -30,3 +32,19 @@ async def insert_new(collection: AsyncCollection[Document], documents: list[Docu
             raise
         return {int(e["index"]) for e in errors}
     return set()
+
+
+def attachment_document(attachment: Attachment | None) -> Document | None:
+    if attachment is None:
+        return None
+    return {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "content": attachment.content,
+    }
+
+
+def attachment_of(document: Document | None) -> Attachment | None:
+    if not document:
+        return None
+    return Attachment(document["filename"], document["content_type"], document["content"])

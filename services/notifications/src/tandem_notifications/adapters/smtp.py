@@ -43,15 +43,26 @@ class SmtpSender:
         message["X-Tandem-Notification-Kind"] = delivery.kind
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        attachment = delivery.attachment
+        if attachment is not None:
+            # multipart/mixed around the alternative; the part keeps its ``method`` (RFC 6047)
+            message.add_attachment(
+                attachment.content,
+                subtype=attachment.subtype,
+                params=attachment.params,
+                filename=attachment.filename,
+            )
         return message
 
     def compose_bytes(self, delivery: Delivery) -> bytes:
         """The message as bytes, built directly: the ``email`` package's header registry and
         generator cost ~10 ms of CPU per message, which capped sending at a few dozen a second.
-        Headers that are not plain ASCII go through :meth:`compose`."""
+        Headers that are not plain ASCII, and messages with an attachment, go through
+        :meth:`compose`."""
         email = _Email.of(delivery)
         to, subject = email.to, " ".join(email.subject.split())
-        if not (to.isascii() and self.settings.smtp_from.isascii()) or any(c in to for c in "\r\n"):
+        plain = to.isascii() and self.settings.smtp_from.isascii() and not any(c in to for c in "\r\n")
+        if not plain or delivery.attachment is not None:
             return self.compose(delivery).as_bytes(policy=SMTP_POLICY)
         if not subject.isascii():
             subject = Header(subject, "utf-8").encode()

@@ -12,6 +12,7 @@ __all__ = [
     "NO_EMAIL_ADDRESS",
     "PENDING",
     "SKIPPED",
+    "Attachment",
     "Delivery",
     "DeliveryError",
     "InboxPage",
@@ -28,11 +29,50 @@ NO_EMAIL_ADDRESS: Final = "skipped: the recipient's profile has no email address
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an email, e.g. an iCalendar invitation.
+
+    ``content_type`` is the full MIME type with its parameters (``text/calendar; method=REQUEST``).
+    """
+
+    filename: str
+    content_type: str
+    content: str
+
+    @classmethod
+    def calendar(cls, ics: str, *, default_method: str) -> "Attachment":
+        """An RFC 5545 invitation; its MIME ``method`` is the one the ics states (RFC 6047)."""
+        method = next(
+            (
+                line.split(":", 1)[1].strip().upper()
+                for line in ics.splitlines()
+                if line.upper().startswith("METHOD:")
+            ),
+            default_method,
+        )
+        return cls("invite.ics", f"text/calendar; method={method}", ics)
+
+    @property
+    def maintype(self) -> str:
+        return self.content_type.split(";", 1)[0].split("/", 1)[0].strip()
+
+    @property
+    def subtype(self) -> str:
+        return self.content_type.split(";", 1)[0].split("/", 1)[-1].strip()
+
+    @property
+    def params(self) -> dict[str, str]:
+        pairs = (part.split("=", 1) for part in self.content_type.split(";")[1:] if "=" in part)
+        return {name.strip(): value.strip().strip('"') for name, value in pairs}
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One notification on one channel: what is sent, to whom, and how far sending got.
 
-    The content depends on the channel: email has ``to``, ``subject``, ``text`` and ``html``; the
-    in-app inbox ``subject``, ``text``, ``read`` and ``inbox_key``; a webhook its JSON ``body``.
+    The content depends on the channel: email has ``to``, ``subject``, ``text``, ``html`` and
+    maybe an ``attachment``; the in-app inbox ``subject``, ``text``, ``read`` and ``inbox_key``;
+    a webhook its JSON ``body``.
     An erased recipient's deliveries keep no content (all ``None``).
     """
 
@@ -55,6 +95,7 @@ class Delivery:
     read: bool | None = None
     inbox_key: str | None = None
     last_error: str | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)

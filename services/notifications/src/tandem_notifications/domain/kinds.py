@@ -11,12 +11,14 @@ from tandem_contracts import (
     RoundCompleted,
 )
 
+from tandem_notifications.domain.delivery import Attachment
 from tandem_notifications.domain.reminders import CheckinSchedule
 
 __all__ = [
     "CHECKIN_EVENT_TYPE",
     "CHECKIN_REMINDER",
     "KINDS",
+    "RELATIONSHIP_KINDS",
     "Intent",
     "checkin_intents",
     "intents_for",
@@ -33,6 +35,36 @@ MENTORSHIP_ENDED: Final = "mentorship_ended"
 ROUND_COMPLETED: Final = "round_completed"
 CHECKIN_REMINDER: Final = "checkin_reminder"
 CHECKIN_EVENT_TYPE: Final = "notifications.checkin_due"
+# from tandem.relationships (see domain/relationships.py)
+SESSION_SCHEDULED: Final = "session_scheduled"
+SESSION_RESCHEDULED: Final = "session_rescheduled"
+SESSION_CANCELLED: Final = "session_cancelled"
+SESSION_UPCOMING: Final = "session_upcoming"
+AGREEMENT_UNSIGNED: Final = "agreement_unsigned"
+AGREEMENT_SIGNED: Final = "agreement_signed"
+FEEDBACK_REQUESTED: Final = "feedback_requested"
+RELATIONSHIP_NUDGE: Final = "relationship_nudge"
+RELATIONSHIP_ALERT: Final = "relationship_alert"
+FIT_DECLINED: Final = "fit_declined"
+RELATIONSHIP_AUTO_CLOSED: Final = "relationship_auto_closed"
+OUTCOME_RECORDED: Final = "outcome_recorded"
+
+RELATIONSHIP_KINDS: Final = frozenset(
+    {
+        SESSION_SCHEDULED,
+        SESSION_RESCHEDULED,
+        SESSION_CANCELLED,
+        SESSION_UPCOMING,
+        AGREEMENT_UNSIGNED,
+        AGREEMENT_SIGNED,
+        FEEDBACK_REQUESTED,
+        RELATIONSHIP_NUDGE,
+        RELATIONSHIP_ALERT,
+        FIT_DECLINED,
+        RELATIONSHIP_AUTO_CLOSED,
+        OUTCOME_RECORDED,
+    }
+)
 
 KINDS: Final = frozenset(
     {
@@ -47,6 +79,7 @@ KINDS: Final = frozenset(
         ROUND_COMPLETED,
         CHECKIN_REMINDER,
     }
+    | RELATIONSHIP_KINDS
 )
 
 _OUTCOMES: Final = {
@@ -61,7 +94,9 @@ _OUTCOMES: Final = {
 class Intent:
     """One notification of ``kind`` for ``recipient_id``; ``counterpart_id`` is named in it.
 
-    ``variant`` tells apart two notifications one event sends to the same recipient.
+    ``variant`` tells apart two notifications one event sends to the same recipient;
+    ``channels`` narrows the personal channels (``None``: all the preferences allow);
+    ``attachment`` goes with the email.
     """
 
     kind: str
@@ -69,6 +104,8 @@ class Intent:
     context: Mapping[str, Any] = field(default_factory=dict)
     counterpart_id: str | None = None
     variant: str | None = None
+    channels: tuple[str, ...] | None = None
+    attachment: Attachment | None = None
 
     def source_id(self, event_id: str) -> str:
         return f"{event_id}#{self.variant}" if self.variant else event_id

@@ -81,6 +81,8 @@ def personal_deliveries(
     """The email and inbox deliveries of ``intent``, as the recipient's preferences allow."""
     person = people.get(intent.recipient_id)
     channels = person.channels_for(intent.kind) if person else []
+    if intent.channels is not None:
+        channels = [channel for channel in channels if channel in intent.channels]
     if person is None or not channels:
         return []
     context = {
@@ -114,6 +116,7 @@ def personal_deliveries(
                 html=rendered.html if email and not unsendable else None,
                 read=None if email else False,
                 inbox_key=None if email else f"{now:%Y%m%dT%H%M%S.%f}|{key}",
+                attachment=intent.attachment if email and not unsendable else None,
             )
         )
     return deliveries

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from tandem_chassis.consumer import BatchItem, PermanentError
 from tandem_chassis.consumer import Delivery as Origin
 from tandem_chassis.logging import get_logger
-from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot, ProfileSnapshot
+from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot, ProfileSnapshot, RelationshipEvent
 
 from tandem_notifications.domain.notices import Notice
 from tandem_notifications.service_layer.mentorships import mentorship_changed, program_notice
 from tandem_notifications.service_layer.notify import record_notices, release_held
 from tandem_notifications.service_layer.recipients import profile_changed
+from tandem_notifications.service_layer.relationships import relationship_notice
 from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["EventEntrypoints"]
@@ -37,6 +38,9 @@ class EventEntrypoints:
     async def on_program(self, event: CloudEvent, data: EventData, origin: Origin) -> None:
         await self.on_programs([(event, data, origin)])
 
+    async def on_relationship(self, event: CloudEvent, data: EventData, origin: Origin) -> None:
+        await self.on_relationships([(event, data, origin)])
+
     # --- batches: the events' own effects in order, then all their deliveries at once ---
 
     async def on_profiles(self, items: list[BatchItem]) -> None:
@@ -50,6 +54,9 @@ class EventEntrypoints:
 
     async def on_programs(self, items: list[BatchItem]) -> None:
         await self._record("programs", [program_notice(e, d) for e, d, _ in items])
+
+    async def on_relationships(self, items: list[BatchItem]) -> None:
+        await self._record("relationships", [relationship_notice(e, _relationship(d)) for e, d, _ in items])
 
     async def _record(self, what: str, notices: list[Notice]) -> None:
         started = time.perf_counter()
@@ -72,6 +79,12 @@ def _profile(data: EventData) -> ProfileSnapshot:
 def _mentorship(data: EventData) -> MentorshipSnapshot:
     if not isinstance(data, MentorshipSnapshot):
         raise PermanentError(f"tandem.mentorships carries mentorship snapshots, not {type(data).__name__}")
+    return data
+
+
+def _relationship(data: EventData) -> RelationshipEvent:
+    if not isinstance(data, RelationshipEvent):
+        raise PermanentError(f"tandem.relationships carries relationship events, not {type(data).__name__}")
     return data
 
 
