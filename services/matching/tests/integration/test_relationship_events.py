@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from tandem_chassis.testing import as_record, publish_raw
+from tandem_chassis.testing import as_record, publish_raw, read_topic
 from tandem_contracts import (
     RelationshipAutoClosed,
     RelationshipFitDeclined,
@@ -132,6 +132,31 @@ async def test_a_poor_fit_ends_and_reproposes_once_and_an_auto_close_ends_inacti
     assert ended_events(published) == {(first, "not_a_fit"), (second, "inactive")}
     assert await matching.db("mentorships").find_one({"_id": f"{second}.r"}) is None, "no re-proposal"
     assert (await matching.db("mentor_load").find_one({"_id": "m1"}))["active"] == 0
+
+
+async def test_an_event_whose_pair_is_not_the_mentorships_goes_to_the_dead_letter_topic(matching, make):
+    await matching.feed(make.mentor("m1"), make.mentee("e1"))
+    await matching.projected({"m1": 1, "e1": 1})
+    mentorship_id = await accepted(matching, "e1", "m1")
+    wrong = RelationshipFitDeclined(
+        mentorship_id=mentorship_id,
+        mentor_id="someone-else",
+        mentee_id="e1",
+        declined_by="e1",
+        request_id="fit-1",
+        declined_at=AT,
+    )
+
+    await publish(matching, as_record(new_event(wrong, source="tandem-relationships")))
+
+    (dead,) = await read_topic(
+        matching.settings.kafka_bootstrap_servers,
+        topics.dlq(matching.settings.topic(topics.RELATIONSHIPS)),
+        until=1,
+    )
+    assert dict(dead.headers)["dlq-error-type"] == b"PermanentError"
+    found = await matching.db("mentorships").find_one({"_id": mentorship_id})
+    assert found["status"] == "accepted", "nothing changed"
 
 
 async def test_a_program_publishes_its_mentorship_length_and_auto_close_in_program_created(matching):
