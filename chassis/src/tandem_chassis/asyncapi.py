@@ -21,7 +21,7 @@ __all__ = ["SERVICES", "document", "main"]
 SERVICES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "profiles": {"receives": (topics.HR_EMPLOYEES,), "sends": (topics.PROFILES,)},
     "matching": {
-        "receives": (topics.PROFILES,),
+        "receives": (topics.PROFILES, topics.RELATIONSHIPS),
         "sends": (topics.MENTORSHIPS, topics.PROGRAMS),
     },
     "notifications": {

@@ -17,6 +17,7 @@ from tandem_matching.config import Settings
 from tandem_matching.entrypoints import http
 from tandem_matching.entrypoints.deps import unit_of_work
 from tandem_matching.entrypoints.profile_events import on_profile_event, on_profile_events
+from tandem_matching.entrypoints.relationship_events import on_relationship_event
 from tandem_matching.service_layer.mentorships import expire_due_proposals
 from tandem_matching.service_layer.pool import MentorPool
 from tandem_matching.service_layer.seats import reconcile_loads
@@ -66,6 +67,9 @@ def build_app(settings: Settings) -> FastAPI:
     async def on_events(items: list[BatchItem]) -> None:
         await on_profile_events(unit_of_work(app), items)
 
+    async def on_relationship(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
+        await on_relationship_event(unit_of_work(app), event, data, delivery)
+
     def periodic(name: str, interval_s: float, job: Callable[[UnitOfWork], Awaitable[int | None]]) -> None:
         async def run_job() -> None:
             changed = await job(unit_of_work(app))
@@ -82,6 +86,7 @@ def build_app(settings: Settings) -> FastAPI:
 
     runtime.on_startup(wire)
     runtime.subscribe(topics.PROFILES, on_event, batch_handler=on_events)
+    runtime.subscribe(topics.RELATIONSHIPS, on_relationship)
     periodic("mentor-pool-poller", settings.pool_refresh_interval_s, poll_pool)
     periodic("expiry", settings.expiry_interval_s, expire_due_proposals)
     periodic("load-reconcile", settings.load_reconcile_interval_s, reconcile_loads)

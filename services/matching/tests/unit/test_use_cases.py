@@ -263,6 +263,26 @@ async def test_enrolling_twice_changes_nothing(uow):
     assert (twice.mentee_ids, twice.mentor_ids) == (once.mentee_ids, once.mentor_ids) == (("e1",), ("m1",))
 
 
+async def test_program_created_carries_the_mentorship_length_and_the_auto_close(uow):
+    spec = program_use.NewProgram(
+        "P", None, Eligibility(), Weights(), "score", 90, None, auto_close_inactive_days=45
+    )
+    program = await program_use.create_program(uow, spec, admin_id="a")
+    assert (await program_use.get_program(uow, program.program_id)).auto_close_inactive_days == 45
+    unset = await program_use.create_program(
+        uow, program_use.NewProgram("Q", None, Eligibility(), Weights(), "score", 180, None), admin_id="a"
+    )
+    created = {e.program_id: e for e in uow.programs.events}
+    assert (
+        created[program.program_id].mentorship_length_days,
+        created[program.program_id].auto_close_inactive_days,
+    ) == (90, 45)
+    assert (
+        created[unset.program_id].mentorship_length_days,
+        created[unset.program_id].auto_close_inactive_days,
+    ) == (180, None)
+
+
 async def test_when_a_mentor_leaves_their_mentorships_end_and_each_mentee_is_reproposed(uow, profile):
     leaver = profile.mentor("m1", skills=[{"name": "python", "level": 5}])
     await record_profiles(

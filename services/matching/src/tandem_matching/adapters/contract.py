@@ -88,6 +88,8 @@ def program_created(program: Program) -> ProgramCreated:
         objective=program.objective,
         admin_ids=list(program.admin_ids),
         created_at=program.created_at,
+        mentorship_length_days=program.mentorship_length_days,
+        auto_close_inactive_days=program.auto_close_inactive_days,
     )
 
 

@@ -5,6 +5,9 @@
     proposed --expire--> expired
     proposed --end(mentor_left | mentee_left | cancelled)--> ended
 
+An accepted mentorship also ends ``not_a_fit`` (the mentee said the fit is poor) or
+``inactive`` (the program's auto-close), both decided in the relationships service.
+
 Who may act: the *responder* accepts or declines. For a mentee's own request (origin
 "request") the responder is the mentor; for a proposal made by the system (origin "round" or
 "reproposal") it is the mentee. Only the system expires a proposal. Either party, or the
@@ -51,6 +54,8 @@ class EndReason(StrEnum):
     CANCELLED = "cancelled"
     MENTOR_LEFT = "mentor_left"
     MENTEE_LEFT = "mentee_left"
+    NOT_A_FIT = "not_a_fit"
+    INACTIVE = "inactive"
 
 
 ActorRole = Literal["mentor", "mentee", "system"]

@@ -40,6 +40,7 @@ class Program:
     objective: Objective = "score"
     mentorship_length_days: int = 180
     proposal_expiry_days: float | None = None
+    auto_close_inactive_days: int | None = None  # days without a session before it ends inactive
     mentee_ids: tuple[str, ...] = ()
     mentor_ids: tuple[str, ...] = ()
     round_ids: tuple[str, ...] = ()

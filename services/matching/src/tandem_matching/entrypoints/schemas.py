@@ -127,6 +127,7 @@ class ProgramIn(_In):
     objective: Literal["score", "participation"] = "score"
     mentorship_length_days: Annotated[int, Field(ge=1, le=3650)] = 180
     proposal_expiry_days: Annotated[float | None, Field(gt=0, le=365)] = None
+    auto_close_inactive_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
     def command(self) -> NewProgram:
         return NewProgram(
@@ -137,6 +138,7 @@ class ProgramIn(_In):
             objective=self.objective,
             mentorship_length_days=self.mentorship_length_days,
             proposal_expiry_days=self.proposal_expiry_days,
+            auto_close_inactive_days=self.auto_close_inactive_days,
         )
 
 
@@ -163,6 +165,7 @@ class ProgramView(BaseModel):
     objective: Literal["score", "participation"]
     mentorship_length_days: int
     proposal_expiry_days: float | None = None
+    auto_close_inactive_days: int | None = None
     admin_ids: list[str]
     mentee_ids: list[str]
     mentor_ids: list[str]
@@ -181,6 +184,7 @@ def program_view(program: Program) -> ProgramView:
         objective=program.objective,
         mentorship_length_days=program.mentorship_length_days,
         proposal_expiry_days=program.proposal_expiry_days,
+        auto_close_inactive_days=program.auto_close_inactive_days,
         admin_ids=list(program.admin_ids),
         mentee_ids=list(program.mentee_ids),
         mentor_ids=list(program.mentor_ids),

@@ -29,6 +29,7 @@ __all__ = [
     "repropose",
     "request_mentorship",
     "suggest_mentors",
+    "terms_of",
 ]
 
 MENTOR_AT_CAPACITY = "mentor_at_capacity"
@@ -204,8 +205,17 @@ async def expire_due_proposals(uow: UnitOfWork) -> int:
     return expired
 
 
+async def terms_of(uow: UnitOfWork, mentorship: Mentorship) -> ProgramTerms:
+    """The terms a mentorship was made under: its program's, else the defaults."""
+    program = await uow.programs.get(mentorship.program_id) if mentorship.program_id else None
+    if program is not None:
+        return program.terms(default_expiry=uow.default_expiry)
+    return ProgramTerms(expiry=uow.default_expiry)
+
+
 async def repropose(uow: UnitOfWork, ended: Mentorship, terms: ProgramTerms) -> Mentorship | None:
-    """Propose the best next mentor to a mentee whose mentor left; at most once per ending."""
+    """Propose the best next mentor to a mentee whose mentorship ended (their mentor left, or
+    the fit was poor); at most once per ending."""
     mentorship_id = f"{ended.mentorship_id}.r"
     existing = await uow.mentorships.get(mentorship_id)
     if existing is not None:

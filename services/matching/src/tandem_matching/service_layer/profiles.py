@@ -7,8 +7,7 @@ from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.domain.lifecycle import Action, EndReason, IllegalTransition, State
 from tandem_matching.domain.mentorship import OPEN
-from tandem_matching.domain.programs import ProgramTerms
-from tandem_matching.service_layer.mentorships import act_on_mentorship, repropose
+from tandem_matching.service_layer.mentorships import act_on_mentorship, repropose, terms_of
 from tandem_matching.service_layer.unit_of_work import UnitOfWork
 
 __all__ = ["forget_messages", "record_profile", "record_profiles", "release_leaver"]
@@ -77,9 +76,4 @@ async def release_leaver(uow: UnitOfWork, employee_id: str) -> None:
     for ended in await uow.mentorships.find(mentor_id=employee_id, statuses=[State.ENDED]):
         if ended.reason is not EndReason.MENTOR_LEFT:
             continue
-        program = await uow.programs.get(ended.program_id) if ended.program_id else None
-        if program is not None:
-            terms = program.terms(default_expiry=uow.default_expiry)
-        else:
-            terms = ProgramTerms(expiry=uow.default_expiry)
-        await repropose(uow, ended, terms)
+        await repropose(uow, ended, await terms_of(uow, ended))

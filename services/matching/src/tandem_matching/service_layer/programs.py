@@ -41,6 +41,7 @@ class NewProgram:
     objective: Objective
     mentorship_length_days: int
     proposal_expiry_days: float | None
+    auto_close_inactive_days: int | None = None
 
 
 def _program_lock(program_id: str) -> AbstractAsyncContextManager[None]:
@@ -60,6 +61,7 @@ async def create_program(uow: UnitOfWork, spec: NewProgram, *, admin_id: str) ->
         objective=spec.objective,
         mentorship_length_days=spec.mentorship_length_days,
         proposal_expiry_days=spec.proposal_expiry_days,
+        auto_close_inactive_days=spec.auto_close_inactive_days,
     )
     await uow.programs.add(program)
     return await get_program(uow, program.program_id)
