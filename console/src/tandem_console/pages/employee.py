@@ -29,6 +29,18 @@ KINDS = {
     "mentorship_ended": "A mentorship ends",
     "round_completed": "A program round completes",
     "checkin_reminder": "Check-in reminders",
+    "agreement_unsigned": "Reminder to sign our mentoring agreement",
+    "agreement_signed": "Our mentoring agreement is signed",
+    "session_scheduled": "A session is scheduled (with a calendar invitation)",
+    "session_rescheduled": "A session is moved",
+    "session_cancelled": "A session is cancelled",
+    "session_upcoming": "Reminder the day before a session",
+    "feedback_requested": "Feedback is asked of me",
+    "fit_declined": "A mentorship I said is not a fit",
+    "relationship_nudge": "A nudge when a mentorship stalls",
+    "relationship_alert": "Alerts about stalled mentorships (program admins)",
+    "relationship_auto_closed": "A mentorship is closed for inactivity",
+    "outcome_recorded": "A mentorship's outcome is recorded",
 }
 # What the profiles API answers for fields never set; a tolerant reader fills them in.
 PROFILE_DEFAULTS: dict[str, Any] = {
