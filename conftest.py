@@ -172,7 +172,7 @@ async def mongo_client(
 
 @pytest.fixture
 async def platform(isolated_settings: dict[str, str], tmp_path: Path) -> AsyncIterator[Platform]:
-    """The three services as processes on the real broker and store, isolated for this test."""
+    """The four services as processes on the real broker and store, isolated for this test."""
     running = Platform(isolated_settings, tmp_path)
     try:
         await running.start()

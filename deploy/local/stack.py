@@ -7,7 +7,7 @@ Everything it downloads, builds and stores lives in the git-ignored ``.local/`` 
     python deploy/local/stack.py start [kafka|store]   provision what is missing, start, create topics
     python deploy/local/stack.py stop [kafka|store]
     python deploy/local/stack.py status
-    python deploy/local/stack.py run                   the stack, the three services and the web console
+    python deploy/local/stack.py run                   the stack, the four services and the web console
                                                        (TANDEM_REPLICAS=N: N of each, behind a front proxy)
     python deploy/local/stack.py provision browser     Debian's chromium for the console's browser tests
 """
@@ -398,7 +398,7 @@ def dev_jwt_secret() -> str:
 
 
 def run_platform() -> int:
-    """The stack and the three services in the foreground; Ctrl-C stops all that it started."""
+    """The stack and the four services in the foreground; Ctrl-C stops all that it started."""
     started = start("all")
     env = os.environ.copy()
     if env.get("TANDEM_ENV", "dev") == "dev" and not env.get("TANDEM_JWT_SECRET"):

@@ -218,7 +218,7 @@ class ServiceProcess:
 
 
 class Platform:
-    """The three services as processes; with ``replicas`` > 1, that many of each, in one
+    """The four services as processes; with ``replicas`` > 1, that many of each, in one
     consumer group and on one database per service, each replica on its own HTTP port."""
 
     def __init__(self, env: dict[str, str], log_dir: Path, *, replicas: int = 1) -> None:
