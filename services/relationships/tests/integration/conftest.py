@@ -65,10 +65,21 @@ class RunningRelationships:
     async def events(
         self, until: Callable[[list[tuple[str, dict[str, Any]]]], bool], timeout_s: float = 30
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Every event on tandem.relationships, read from the start until ``until`` holds."""
+        """Every event on tandem.relationships, read from the start until ``until`` holds.
+
+        Each event once: the relay publishes at least once (a relay stopped between publishing
+        and deleting an entry publishes it again, with the same event id, which consumers drop).
+        """
 
         def decoded(records: list[Any]) -> list[tuple[str, dict[str, Any]]]:
-            return [(dict(r.headers)["ce_type"].decode(), json.loads(r.value)) for r in records]
+            seen: set[bytes] = set()
+            events = []
+            for r in records:
+                headers = dict(r.headers)
+                if headers["ce_id"] not in seen:
+                    seen.add(headers["ce_id"])
+                    events.append((headers["ce_type"].decode(), json.loads(r.value)))
+            return events
 
         records = await read_topic(
             self.settings.kafka_bootstrap_servers,
