@@ -12,14 +12,15 @@ FerretDB with its atomic-conditional-writes patch).
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from tandem_chassis.outbox.store import Document
+
 __all__ = ["RELAY_LEASE", "RelayLease"]
 
-Document = dict[str, Any]
+
 RELAY_LEASE = timedelta(seconds=10)  # a dead relay's entries wait this long; tolerates clock skew
 _KEY = "lease"
 

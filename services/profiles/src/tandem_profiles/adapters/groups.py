@@ -1,17 +1,14 @@
 """SCIM groups in MongoDB: one document per group, guarded by its ``revision``."""
 
-from typing import Any
-
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from tandem_profiles.adapters import Document
 from tandem_profiles.domain.groups import Group, Member
 from tandem_profiles.service_layer.unit_of_work import LoadedGroup
 
 __all__ = ["MongoGroupRepository"]
-
-Document = dict[str, Any]
 
 
 def _to_document(group: Group, revision: int) -> Document:

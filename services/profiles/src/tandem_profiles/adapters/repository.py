@@ -11,13 +11,13 @@ from tandem_chassis.outbox import AggregateWrite
 from tandem_contracts import ProfileDeactivated, ProfileErased, ProfileRegistered, ProfileUpdated
 from tandem_contracts.base import EventData
 
+from tandem_profiles.adapters import Document
 from tandem_profiles.domain.parts import HrRecord, Mentoring, ScimAccount
 from tandem_profiles.domain.profile import Profile, ProfileChange, Stamp
 from tandem_profiles.service_layer.unit_of_work import LoadedProfile, ProfileWrite
 
 __all__ = ["MongoProfileRepository", "event_of", "literal_pattern"]
 
-Document = dict[str, Any]
 _EVENTS: dict[str, type[EventData]] = {
     "registered": ProfileRegistered,
     "updated": ProfileUpdated,

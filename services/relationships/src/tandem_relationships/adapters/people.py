@@ -1,16 +1,14 @@
 """The people projection (from ``tandem.profiles``) and each person's calendar feed secret."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from tandem_relationships.adapters import Document
 from tandem_relationships.domain.people import Person
 
 __all__ = ["MongoPeople"]
-
-Document = dict[str, Any]
 
 
 def _person(document: Document) -> Person:

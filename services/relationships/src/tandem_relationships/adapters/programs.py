@@ -1,14 +1,11 @@
 """The program projection (from ``tandem.programs``): the terms relationships follow."""
 
-from typing import Any
-
 from pymongo.asynchronous.collection import AsyncCollection
 
+from tandem_relationships.adapters import Document
 from tandem_relationships.domain.model import ProgramSettings
 
 __all__ = ["MongoPrograms"]
-
-Document = dict[str, Any]
 
 
 def _program(document: Document) -> ProgramSettings:

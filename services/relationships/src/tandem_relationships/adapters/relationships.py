@@ -6,18 +6,17 @@ that also commits the events it causes (``tandem_chassis.AggregateStore``).
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 from pymongo import ASCENDING
 from tandem_chassis import AggregateStore
 from tandem_contracts import EventData
 
+from tandem_relationships.adapters import Document
 from tandem_relationships.domain.model import Relationship
 from tandem_relationships.service_layer.ports import Loaded, Revision
 
 __all__ = ["MongoRelationships"]
 
-Document = dict[str, Any]
 _BOOKKEEPING = ("_id", "version", "outbox_seq", "seen_events")
 
 
