@@ -15,6 +15,7 @@ from tandem_relationships.domain.errors import Forbidden, NotFound
 
 __all__ = [
     "CADENCE_DAYS",
+    "AdminNote",
     "Agreement",
     "AgreementTerms",
     "AgreementVersion",
@@ -138,6 +139,15 @@ class FeedbackRequest(_Model):
         return self.answered_at is None and self.withdrawn_at is None
 
 
+class AdminNote(_Model):
+    """A program admin's note on a pair: read by that program's admins only, never the pair."""
+
+    note_id: str
+    author_id: str
+    at: datetime
+    text: str
+
+
 class ProgramSettings(_Model):
     """What a program says about its relationships (from ``program.created``)."""
 
@@ -165,6 +175,7 @@ class Relationship(_Model):
     health_reasons: list[str] = Field(default_factory=list)
     health_changes: int = 0
     steps_done: list[str] = Field(default_factory=list, description="ids of time-driven steps taken")
+    admin_notes: list[AdminNote] = Field(default_factory=list, description="program admins' only")
 
     @property
     def parties(self) -> tuple[str, str]:
@@ -219,6 +230,12 @@ class Relationship(_Model):
     def agreement_signed(self) -> bool:
         current = self.agreement.current
         return current is not None and all(party in current.signatures for party in self.parties)
+
+    @property
+    def end_date(self) -> date:
+        """The agreed end date, else the mentorship's default."""
+        current = self.agreement.current
+        return current.terms.end_date if current else self.default_end_date
 
     def last_activity_at(self) -> datetime:
         """When the pair last met (a held session), else when the relationship opened."""

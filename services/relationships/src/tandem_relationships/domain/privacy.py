@@ -1,4 +1,5 @@
-"""What ``profile.erased`` removes: the person's private notes, comments and free text.
+"""What ``profile.erased`` removes: the person's private notes, comments and free text, and
+every admin note on a pair the person is a party of (admins wrote them about that person).
 
 Ratings stay, with the respondent's id replaced (anonymous); the relationship keeps the ids of
 its parties, as every service keeps ids of erased people.
@@ -25,6 +26,9 @@ def erase_person(relationship: Relationship, employee_id: str) -> bool:
         for update in goal.history:
             if update.by == employee_id:
                 update.note = None
+    if employee_id in relationship.parties:
+        relationship.admin_notes = []
+    relationship.admin_notes = [note for note in relationship.admin_notes if note.author_id != employee_id]
     for request in relationship.feedback:
         if request.respondent_id == employee_id:
             request.respondent_id = ERASED

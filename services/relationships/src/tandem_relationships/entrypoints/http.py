@@ -11,6 +11,7 @@ from tandem_contracts.relationships import Health
 
 from tandem_relationships.domain.errors import DomainError
 from tandem_relationships.domain.model import Agreement, FeedbackAnswer, FeedbackRequest, Goal, Session
+from tandem_relationships.domain.program_report import PairSort, ProgramHealth, ProgramOutcomes
 from tandem_relationships.domain.sessions import LogEntry, SessionPlan
 from tandem_relationships.entrypoints.deps import Party, Uow, ViewerDep, require_self_or_admin
 from tandem_relationships.entrypoints.schemas import (
@@ -29,7 +30,7 @@ from tandem_relationships.entrypoints.schemas import (
     SessionPatch,
     SignIn,
 )
-from tandem_relationships.service_layer import actions, queries
+from tandem_relationships.service_layer import actions, programs, queries
 
 __all__ = ["install_error_handlers", "router"]
 
@@ -158,6 +159,29 @@ async def list_relationships(
             for row in found
         ]
     )
+
+
+ProgramAdmin = Annotated[Principal, require_roles(ADMIN)]
+
+
+@router.get("/programs/{program_id}/health", response_model=ProgramHealth)
+async def get_program_health(
+    program_id: str,
+    _admin: ProgramAdmin,
+    viewer: ViewerDep,
+    uow: Uow,
+    sort: Annotated[PairSort | None, Query()] = None,
+) -> ProgramHealth:
+    """The open pairs by health, agreements, sessions, fit and pulse (small groups withheld)."""
+    return await programs.program_health(uow, program_id, viewer, sort=sort)
+
+
+@router.get("/programs/{program_id}/outcomes", response_model=ProgramOutcomes)
+async def get_program_outcomes(
+    program_id: str, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow
+) -> ProgramOutcomes:
+    """How mentorships ended, goals achieved, level gains, satisfaction, would-recommend."""
+    return await programs.program_outcomes(uow, program_id, viewer)
 
 
 @router.get("/employees/{employee_id}/feedback-requests", response_model=FeedbackRequestPage)

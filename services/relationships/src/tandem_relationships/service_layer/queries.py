@@ -51,6 +51,7 @@ def visible_to(relationship: Relationship, viewer: Viewer) -> Relationship:
     if not is_party and not viewer.is_admin:
         raise Forbidden("only the pair and program admins read a relationship", reason="not_a_party")
     shown = relationship.model_copy(deep=True)
+    shown.admin_notes = []  # served to that program's admins by their own endpoint only
     current = shown.agreement.current
     private_to_the_pair = not is_party and current is not None and current.terms.confidential
     for session in shown.sessions:
