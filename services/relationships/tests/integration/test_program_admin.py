@@ -1,0 +1,226 @@
+"""A program's admins on the real broker and store: health, outcomes, CSV exports, admin notes
+and nudges, with the small groups withheld and everyone but that program's admins refused."""
+
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from tandem_chassis.testing import eventually
+from tandem_contracts import (
+    MentorshipAccepted,
+    MentorshipEnded,
+    ProfileRegistered,
+    ProgramCreated,
+    topics,
+)
+
+pytestmark = pytest.mark.integration
+
+PROGRAM, OTHER = "p-health", "p-other"
+ADMIN, OTHER_ADMIN = "admin-p", "admin-o"
+NAMES = {"mentor-1": "Zoë Ångström", "mentee-1": "Łukasz Nowak", "mentor-2": "Ana", "mentee-2": "Bo"}
+
+
+def mentorship(n: int) -> str:
+    return f"m-{n}"
+
+
+async def seed(r: Any, pairs: int) -> datetime:
+    """A program with ``pairs`` accepted mentorships (mentor-n with mentee-n) and named people."""
+    start: datetime = r.clock.now()
+    await r.publish(
+        topics.PROGRAMS,
+        ProgramCreated(program_id=PROGRAM, name="Health", admin_ids=[ADMIN]),
+        ProgramCreated(program_id=OTHER, name="Other", admin_ids=[OTHER_ADMIN]),
+    )
+    profiles = [
+        ProfileRegistered(
+            employee_id=f"{role}-{n}", version=1, status="active", display_name=NAMES.get(f"{role}-{n}")
+        )
+        for n in range(1, pairs + 1)
+        for role in ("mentor", "mentee")
+    ]
+    await r.publish(topics.PROFILES, *profiles)
+    await r.publish(
+        topics.MENTORSHIPS,
+        *[
+            MentorshipAccepted(
+                mentorship_id=mentorship(n),
+                mentor_id=f"mentor-{n}",
+                mentee_id=f"mentee-{n}",
+                program_id=PROGRAM,
+                status="accepted",
+                accepted_at=start,
+            )
+            for n in range(1, pairs + 1)
+        ],
+    )
+    for n in range(1, pairs + 1):
+        await r.relationship(mentorship(n), sub=f"mentee-{n}")
+
+    async def named() -> bool | None:
+        answer = await r.client.get(f"/v1/programs/{PROGRAM}/health", headers=r.auth(ADMIN, "program_admin"))
+        rows = answer.json()["pairs"] if answer.status_code == 200 else []
+        return True if rows and rows[0]["mentor_name"] == NAMES["mentor-1"] else None
+
+    await eventually(named, "program and names known", 30)
+    return start
+
+
+async def held_session(r: Any, n: int, at: datetime, minutes: int = 60) -> None:
+    body = {"starts_at": at.isoformat(), "minutes": minutes, "log": {"happened": True, "minutes": minutes}}
+    created = await r.client.post(
+        f"/v1/mentorships/{mentorship(n)}/sessions", json=body, headers=r.auth(f"mentee-{n}")
+    )
+    assert created.status_code == 201, created.text
+
+
+async def feedback(r: Any, n: int, who: str, **body: Any) -> None:
+    answer = await r.client.post(
+        f"/v1/mentorships/{mentorship(n)}/feedback", json=body, headers=r.auth(f"{who}-{n}")
+    )
+    assert answer.status_code == 201, answer.text
+
+
+async def get(r: Any, path: str, sub: str = ADMIN, *roles: str, **params: Any) -> Any:
+    return await r.client.get(path, params=params, headers=r.auth(sub, *(roles or ("program_admin",))))
+
+
+async def test_health_figures_withhold_two_answers_and_show_three(
+    relationships: Any, make: SimpleNamespace
+) -> None:
+    r = relationships
+    start = await seed(r, 3)
+    r.clock.set(start + timedelta(days=5))
+    await held_session(r, 1, start + timedelta(days=2), minutes=60)
+    await held_session(r, 1, start + timedelta(days=4), minutes=30)
+    await held_session(r, 2, start + timedelta(days=1), minutes=45)
+    await feedback(r, 1, "mentee", kind="fit", fit="good")
+    await feedback(r, 1, "mentor", kind="fit", fit="good")
+
+    health = (await get(r, f"/v1/programs/{PROGRAM}/health", sort="fewest_sessions")).json()
+    assert health["pairs_by_health"] == {"healthy": 3, "at_risk": 0, "inactive": 0}
+    assert health["agreements_signed_share"] == 0.0
+    assert health["sessions"] == {"total": 3, "median_per_pair": 1.0}
+    assert health["hours"] == {"total": 2.25, "median_per_pair": 0.75}
+    assert health["days_to_first_session_median"] == 1.5
+    assert health["fit_answers"] == {"withheld": True, "reason": "fewer than 3 answers", "answers": 2}
+    assert [(p["mentorship_id"], p["sessions"]) for p in health["pairs"]] == [
+        ("m-3", 0),
+        ("m-2", 1),
+        ("m-1", 2),
+    ]
+    first = next(p for p in health["pairs"] if p["mentorship_id"] == "m-1")
+    assert (first["mentor_name"], first["mentee_name"]) == (NAMES["mentor-1"], NAMES["mentee-1"])
+    assert first["last_session_at"].startswith((start + timedelta(days=4)).date().isoformat())
+    assert first["open_requests"] == 4  # both parties rate both sessions; the fit is answered
+
+    await feedback(r, 2, "mentee", kind="fit", fit="unsure")
+    health = (await get(r, f"/v1/programs/{PROGRAM}/health", sort="oldest_last_session")).json()
+    assert health["fit_answers"] == {"good": 2, "unsure": 1, "poor": 0}
+    assert [p["mentorship_id"] for p in health["pairs"]] == ["m-3", "m-2", "m-1"]
+
+
+async def test_outcomes_withhold_two_final_answers_and_show_three(
+    relationships: Any, make: SimpleNamespace
+) -> None:
+    r = relationships
+    start = await seed(r, 3)
+    goals = [{"name": "Public speaking", "current_level": 2, "target_level": 4}]
+    for n in (1, 2, 3):
+        await r.client.put(
+            f"/v1/mentorships/{mentorship(n)}/agreement", json={"goals": goals}, headers=r.auth(f"mentee-{n}")
+        )
+    ended_at = start + timedelta(days=20)
+    r.clock.set(ended_at)
+    reasons = {1: "completed", 2: "not_a_fit", 3: "completed"}
+    await r.publish(
+        topics.MENTORSHIPS,
+        *[
+            MentorshipEnded(
+                mentorship_id=mentorship(n),
+                mentor_id=f"mentor-{n}",
+                mentee_id=f"mentee-{n}",
+                program_id=PROGRAM,
+                status="ended",
+                reason=reason,  # type: ignore[arg-type]
+                accepted_at=start,
+                ended_at=ended_at,
+            )
+            for n, reason in reasons.items()
+        ],
+    )
+
+    async def closed() -> bool | None:
+        outcomes = (await get(r, f"/v1/programs/{PROGRAM}/outcomes")).json()
+        return True if outcomes["ended"]["completed"] + outcomes["ended"]["ended_early"] == 3 else None
+
+    await eventually(closed, "three mentorships ended", 30)
+    finals = {1: ("yes", 10, 3), 2: ("no", 2, 2), 3: ("partly", 9, 4)}
+    for n in (1, 2):
+        achieved, recommend, level = finals[n]
+        await feedback(
+            r,
+            n,
+            "mentee",
+            kind="final",
+            goals_achieved=achieved,
+            would_recommend=recommend,
+            satisfaction=4,
+            goal_levels={"public-speaking": level},
+        )
+    outcomes = (await get(r, f"/v1/programs/{PROGRAM}/outcomes")).json()
+    assert outcomes["ended"] == {
+        "completed": 2,
+        "ended_early": 1,
+        "by_reason": {"completed": 2, "not_a_fit": 1},
+    }
+    withheld = {"withheld": True, "reason": "fewer than 3 answers", "answers": 2}
+    assert outcomes["goals_achieved"] == withheld and outcomes["would_recommend"] == withheld
+    assert outcomes["level_gain"] == [{"skill": "Public speaking", **withheld}]
+    assert outcomes["satisfaction"]["final_mean"] == withheld
+    assert "10" not in str(outcomes["would_recommend"])
+
+    achieved, recommend, level = finals[3]
+    await feedback(
+        r,
+        3,
+        "mentee",
+        kind="final",
+        goals_achieved=achieved,
+        would_recommend=recommend,
+        satisfaction=5,
+        goal_levels={"public-speaking": level},
+    )
+    outcomes = (await get(r, f"/v1/programs/{PROGRAM}/outcomes")).json()
+    assert outcomes["goals_achieved"] == {"yes": 0.333, "partly": 0.333, "no": 0.333, "answers": 3}
+    assert outcomes["would_recommend"] == {
+        "score": round(100 * (2 - 1) / 3, 1),
+        "promoters": 2,
+        "detractors": 1,
+        "answers": 3,
+    }
+    assert outcomes["level_gain"] == [{"skill": "Public speaking", "mean": 1.0, "count": 3}]
+    assert outcomes["satisfaction"] == {
+        "final_mean": 4.33,
+        "pulse_mean": None,
+        "answers_final": 3,
+        "answers_pulse": 0,
+    }
+
+
+async def test_only_that_programs_admins_read_health_and_outcomes(
+    relationships: Any, make: SimpleNamespace
+) -> None:
+    r = relationships
+    await seed(r, 1)
+    for path in (f"/v1/programs/{PROGRAM}/health", f"/v1/programs/{PROGRAM}/outcomes"):
+        assert (await get(r, path, "mentee-1", "employee")).status_code == 403
+        assert (await get(r, path, ADMIN, "employee")).status_code == 403  # the id without the role
+        other = await get(r, path, OTHER_ADMIN)
+        assert (other.status_code, other.json()["reason"]) == (403, "not_program_admin")
+        assert (await get(r, path)).status_code == 200
+    bad_sort = await get(r, f"/v1/programs/{PROGRAM}/health", sort="loudest")
+    assert bad_sort.status_code == 422
+    assert (await get(r, "/v1/programs/p-unknown/health")).status_code == 404
