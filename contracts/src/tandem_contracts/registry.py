@@ -28,6 +28,7 @@ from tandem_contracts.relationships import (
     RelationshipFeedbackSubmitted,
     RelationshipFitDeclined,
     RelationshipHealthChanged,
+    RelationshipNudged,
     RelationshipOutcomeRecorded,
     RelationshipReminderDue,
     RelationshipSessionCancelled,
@@ -108,6 +109,7 @@ _ALL: Final = (
     _relationship("fit_declined", RelationshipFitDeclined),
     _relationship("auto_closed", RelationshipAutoClosed),
     _relationship("reminder_due", RelationshipReminderDue),
+    _relationship("nudged", RelationshipNudged),
     EventType(
         "relationship.outcome_recorded", topics.RELATIONSHIPS, RelationshipOutcomeRecorded, "mentorship_id"
     ),

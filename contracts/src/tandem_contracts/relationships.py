@@ -25,6 +25,7 @@ __all__ = [
     "RelationshipFeedbackSubmitted",
     "RelationshipFitDeclined",
     "RelationshipHealthChanged",
+    "RelationshipNudged",
     "RelationshipOutcomeRecorded",
     "RelationshipReminderDue",
     "RelationshipSessionCancelled",
@@ -188,3 +189,14 @@ class RelationshipOutcomeRecorded(RelationshipEvent):
     sessions_held: Annotated[int, Field(ge=0)] = 0
     end_reason: str | None = None
     recorded_at: AwareDatetime
+
+
+class RelationshipNudged(RelationshipEvent):
+    """``relationship.nudged``: a program admin nudges the pair (``recipient_ids``: both) to
+    meet, with an optional message of the admin's."""
+
+    nudge_id: _Id
+    recipient_ids: list[EmployeeId] = Field(default_factory=list, max_length=2)
+    sent_by: Annotated[str, Field(min_length=1, max_length=256)]
+    message: Annotated[str, Field(max_length=500)] | None = None
+    nudged_at: AwareDatetime

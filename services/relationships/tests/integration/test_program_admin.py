@@ -1,6 +1,8 @@
 """A program's admins on the real broker and store: health, outcomes, CSV exports, admin notes
 and nudges, with the small groups withheld and everyone but that program's admins refused."""
 
+import csv
+import io
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -10,6 +12,7 @@ from tandem_chassis.testing import eventually
 from tandem_contracts import (
     MentorshipAccepted,
     MentorshipEnded,
+    ProfileErased,
     ProfileRegistered,
     ProgramCreated,
     topics,
@@ -224,3 +227,109 @@ async def test_only_that_programs_admins_read_health_and_outcomes(
     bad_sort = await get(r, f"/v1/programs/{PROGRAM}/health", sort="loudest")
     assert bad_sort.status_code == 422
     assert (await get(r, "/v1/programs/p-unknown/health")).status_code == 404
+
+
+def parsed(answer: Any) -> list[dict[str, str]]:
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    return list(csv.DictReader(io.StringIO(answer.content.decode("utf-8"))))
+
+
+async def test_csv_exports_notes_nudges_and_erasure(relationships: Any, make: SimpleNamespace) -> None:
+    r = relationships
+    start = await seed(r, 2)
+    r.clock.set(start + timedelta(days=5))
+    await held_session(r, 1, start + timedelta(days=2), minutes=90)
+    await feedback(r, 1, "mentee", kind="session", session_rating=4, comment="très utile — merci")
+    await feedback(r, 1, "mentor", kind="fit", fit="good")
+
+    pairs = parsed(await get(r, f"/v1/programs/{PROGRAM}/pairs.csv"))
+    assert list(pairs[0]) == [
+        "mentorship_id", "mentor_id", "mentor_name", "mentee_id", "mentee_name", "status", "health",
+        "agreement_signed", "sessions", "hours", "last_session_at", "latest_pulse", "open_requests",
+        "ended_reason",
+    ]  # fmt: skip
+    assert [
+        (p["mentorship_id"], p["mentor_name"], p["mentee_name"], p["sessions"], p["hours"]) for p in pairs
+    ] == [
+        ("m-1", "Zoë Ångström", "Łukasz Nowak", "1", "1.5"),
+        ("m-2", "Ana", "Bo", "0", "0.0"),
+    ]
+    assert (pairs[0]["status"], pairs[0]["agreement_signed"], pairs[0]["open_requests"]) == (
+        "open",
+        "false",
+        "2",
+    )
+    answers = parsed(await get(r, f"/v1/programs/{PROGRAM}/feedback.csv"))
+    assert sorted(
+        (a["kind"], a["respondent_id"], a["session_rating"], a["fit"], a["comment"]) for a in answers
+    ) == [
+        ("fit", "mentor-1", "", "good", ""),
+        ("session", "mentee-1", "4", "", "très utile — merci"),
+    ]
+
+    # Admin notes: that program's admins only; the pair, other employees and other admins are refused.
+    notes_path = f"/v1/mentorships/{mentorship(1)}/admin-notes"
+    note = await r.client.post(
+        notes_path, json={"text": "ask Zoë about the slides"}, headers=r.auth(ADMIN, "program_admin")
+    )
+    assert note.status_code == 201 and note.json()["author_id"] == ADMIN
+    assert (
+        await r.client.post(notes_path, json={"text": ""}, headers=r.auth(ADMIN, "program_admin"))
+    ).status_code == 422
+    for sub, roles in (
+        ("mentee-1", ("employee",)),
+        ("mentor-1", ("employee",)),
+        (OTHER_ADMIN, ("program_admin",)),
+    ):
+        assert (await get(r, notes_path, sub, *roles)).status_code == 403
+        refused = await r.client.post(notes_path, json={"text": "x"}, headers=r.auth(sub, *roles))
+        assert refused.status_code == 403
+    listed = (await get(r, notes_path)).json()["items"]
+    assert [(n["note_id"], n["text"]) for n in listed] == [
+        (note.json()["note_id"], "ask Zoë about the slides")
+    ]
+    health = (await get(r, f"/v1/programs/{PROGRAM}/health")).json()
+    assert [n["text"] for n in health["pairs"][0]["admin_notes"]] == ["ask Zoë about the slides"]
+    as_party = await r.client.get(f"/v1/mentorships/{mentorship(1)}/relationship", headers=r.auth("mentee-1"))
+    assert as_party.status_code == 200 and "slides" not in as_party.text
+
+    # Nudge: both parties, on the relationships topic; only that program's admins.
+    nudge_path = f"/v1/mentorships/{mentorship(2)}/nudge"
+    for sub, roles in (("mentee-2", ("employee",)), (OTHER_ADMIN, ("program_admin",))):
+        assert (await r.client.post(nudge_path, json={}, headers=r.auth(sub, *roles))).status_code == 403
+    too_long = await r.client.post(
+        nudge_path, json={"message": "x" * 501}, headers=r.auth(ADMIN, "program_admin")
+    )
+    assert too_long.status_code == 422
+    sent = await r.client.post(
+        nudge_path, json={"message": "Time to meet?"}, headers=r.auth(ADMIN, "program_admin")
+    )
+    assert sent.status_code == 202
+    events = await r.events(lambda e: any(kind == "relationship.nudged" for kind, _ in e))
+    (nudged,) = [data for kind, data in events if kind == "relationship.nudged"]
+    assert (nudged["recipient_ids"], nudged["sent_by"], nudged["message"]) == (
+        ["mentor-2", "mentee-2"],
+        ADMIN,
+        "Time to meet?",
+    )
+    assert nudged["nudge_id"] == sent.json()["nudge_id"] and nudged["program_id"] == PROGRAM
+    for path in (f"/v1/programs/{PROGRAM}/pairs.csv", f"/v1/programs/{PROGRAM}/feedback.csv"):
+        assert (await get(r, path, "mentee-1", "employee")).status_code == 403
+        assert (await get(r, path, OTHER_ADMIN)).status_code == 403
+
+    # Erasure of a party: the pair's admin notes and the person's comments go.
+    await r.publish(topics.PROFILES, ProfileErased(employee_id="mentee-1", version=2, status="erased"))
+
+    async def erased() -> bool | None:
+        return True if (await get(r, notes_path)).json()["items"] == [] else None
+
+    await eventually(erased, "admin notes erased", 30)
+    answers = parsed(await get(r, f"/v1/programs/{PROGRAM}/feedback.csv"))
+    assert sorted((a["respondent_id"], a["session_rating"], a["comment"]) for a in answers) == [
+        ("erased", "4", ""),
+        ("mentor-1", "", ""),
+    ]
+    assert "très utile" not in (await get(r, f"/v1/programs/{PROGRAM}/feedback.csv")).text
+    pairs = parsed(await get(r, f"/v1/programs/{PROGRAM}/pairs.csv"))
+    assert pairs[0]["mentee_name"] == ""

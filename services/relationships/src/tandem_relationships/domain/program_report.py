@@ -30,6 +30,9 @@ __all__ = [
     "ended_early",
     "enough",
     "guarded",
+    "hours_held",
+    "last_session_at",
+    "latest_pulse",
     "program_health",
     "program_outcomes",
 ]

@@ -1,5 +1,6 @@
 """The relationships HTTP API (``/v1``): thin routes over the use cases."""
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
@@ -10,17 +11,28 @@ from tandem_chassis.auth import current_principal
 from tandem_contracts.relationships import Health
 
 from tandem_relationships.domain.errors import DomainError
-from tandem_relationships.domain.model import Agreement, FeedbackAnswer, FeedbackRequest, Goal, Session
+from tandem_relationships.domain.model import (
+    AdminNote,
+    Agreement,
+    FeedbackAnswer,
+    FeedbackRequest,
+    Goal,
+    Session,
+)
 from tandem_relationships.domain.program_report import PairSort, ProgramHealth, ProgramOutcomes
 from tandem_relationships.domain.sessions import LogEntry, SessionPlan
 from tandem_relationships.entrypoints.deps import Party, Uow, ViewerDep, require_self_or_admin
 from tandem_relationships.entrypoints.schemas import (
+    AdminNoteIn,
+    AdminNotePage,
     AgreementIn,
     CalendarFeedView,
     FeedbackIn,
     FeedbackRequestPage,
     GoalPatch,
     LogIn,
+    NudgeIn,
+    NudgeView,
     OpenRequestView,
     PrivateNoteIn,
     RelationshipPage,
@@ -37,6 +49,7 @@ __all__ = ["install_error_handlers", "router"]
 router = APIRouter(prefix="/v1", tags=["relationships"])
 _optional_bearer = HTTPBearer(auto_error=False)
 CALENDAR = "text/calendar; charset=utf-8"
+CSV = "text/csv; charset=utf-8"
 ADMIN = "program_admin"
 
 
@@ -182,6 +195,53 @@ async def get_program_outcomes(
 ) -> ProgramOutcomes:
     """How mentorships ended, goals achieved, level gains, satisfaction, would-recommend."""
     return await programs.program_outcomes(uow, program_id, viewer)
+
+
+@router.get("/programs/{program_id}/pairs.csv", response_class=Response)
+async def get_pairs_csv(program_id: str, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow) -> Response:
+    """One line per pair of the program (open and ended), UTF-8 with a header row."""
+    return _csv(await programs.pairs_csv(uow, program_id, viewer), f"{program_id}-pairs.csv")
+
+
+@router.get("/programs/{program_id}/feedback.csv", response_class=Response)
+async def get_feedback_csv(program_id: str, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow) -> Response:
+    """One line per answered feedback request, with its ratings and comment."""
+    return _csv(await programs.feedback_csv(uow, program_id, viewer), f"{program_id}-feedback.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", filename)}"'
+    return Response(text.encode(), media_type=CSV, headers={"Content-Disposition": disposition})
+
+
+@router.get("/mentorships/{mentorship_id}/admin-notes", response_model=AdminNotePage)
+async def get_admin_notes(
+    mentorship_id: str, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow
+) -> AdminNotePage:
+    """The program admins' notes on a pair: read by that program's admins only, never the pair."""
+    return AdminNotePage(items=await programs.admin_notes(uow, mentorship_id, viewer))
+
+
+@router.post(
+    "/mentorships/{mentorship_id}/admin-notes",
+    response_model=AdminNote,
+    status_code=status.HTTP_201_CREATED,
+)
+async def post_admin_note(
+    mentorship_id: str, body: AdminNoteIn, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow
+) -> AdminNote:
+    return await programs.add_admin_note(uow, mentorship_id, viewer, body.text)
+
+
+@router.post(
+    "/mentorships/{mentorship_id}/nudge", response_model=NudgeView, status_code=status.HTTP_202_ACCEPTED
+)
+async def nudge_pair(
+    mentorship_id: str, _admin: ProgramAdmin, viewer: ViewerDep, uow: Uow, body: NudgeIn | None = None
+) -> NudgeView:
+    """Nudge both parties to meet (email and inbox, as their preferences allow)."""
+    nudge_id = await programs.nudge_pair(uow, mentorship_id, viewer, body.message if body else None)
+    return NudgeView(nudge_id=nudge_id, mentorship_id=mentorship_id)
 
 
 @router.get("/employees/{employee_id}/feedback-requests", response_model=FeedbackRequestPage)

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from tandem_contracts.relationships import Cadence, FeedbackKind, FitAnswer, GoalsAchieved, Health
 
-from tandem_relationships.domain.model import FeedbackRequest, GoalDraft, Relationship
+from tandem_relationships.domain.model import AdminNote, FeedbackRequest, GoalDraft, Relationship
 
 __all__ = [
     "AgreementIn",
@@ -146,3 +146,20 @@ class CalendarFeedView(BaseModel):
     employee_id: str
     secret: str
     url: str
+
+
+class AdminNoteIn(_In):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class AdminNotePage(BaseModel):
+    items: list[AdminNote]
+
+
+class NudgeIn(_In):
+    message: Annotated[str, Field(max_length=500)] | None = None
+
+
+class NudgeView(BaseModel):
+    nudge_id: str
+    mentorship_id: str
