@@ -11,6 +11,7 @@ from tandem_chassis.testing import eventually
 from tandem_contracts import (
     ProfileRegistered,
     RelationshipFeedbackRequested,
+    RelationshipNudged,
     RelationshipSessionCancelled,
     RelationshipSessionScheduled,
     topics,
@@ -134,3 +135,37 @@ async def test_session_invitations_and_cancellations_reach_both_parties_as_parse
         "session_cancelled",
         "session_scheduled",
     ]
+
+
+async def test_an_admins_nudge_emails_both_parties_with_the_message(start_service, smtp_sink):
+    running = await start_service()
+    await running.emit(
+        topics.PROFILES,
+        *(
+            ProfileRegistered(employee_id=i, version=1, status="active", email=a, display_name=n)  # type: ignore[arg-type]
+            for i, (n, a) in PEOPLE.items()
+        ),
+    )
+    nudge = RelationshipNudged(
+        **PAIR,
+        program_id="p-r",
+        nudge_id="n-r",
+        recipient_ids=["mentor-r", "mentee-r"],
+        sent_by="admin-r",
+        message="Shall we see a session this week?",
+        nudged_at=STARTS,
+    )
+    await running.emit(topics.RELATIONSHIPS, nudge)
+
+    async def nudged() -> bool:
+        return all(by_kind(smtp_sink, a, "relationship_nudge") for _, a in PEOPLE.values())
+
+    await eventually(nudged, "both parties nudged", timeout_s=60)
+    for name, address in PEOPLE.values():
+        [mail] = by_kind(smtp_sink, address, "relationship_nudge")
+        counterpart = next(n for n, a in PEOPLE.values() if a != address)
+        assert str(mail["Subject"]) == f"Time to meet {counterpart} again"
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert f"Hi {name}" in text and "Shall we see a session this week?" in text
+    inbox = await running.uow.deliveries.inbox("mentee-r", limit=50, cursor=None)
+    assert [d.kind for d in inbox.items if d.kind == "relationship_nudge"] == ["relationship_nudge"]

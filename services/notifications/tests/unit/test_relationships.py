@@ -14,6 +14,7 @@ from tandem_contracts import (
     RelationshipFeedbackSubmitted,
     RelationshipFitDeclined,
     RelationshipHealthChanged,
+    RelationshipNudged,
     RelationshipOutcomeRecorded,
     RelationshipReminderDue,
     RelationshipSessionCancelled,
@@ -209,6 +210,37 @@ async def test_a_health_change_nudges_the_pair_and_alerts_the_admins_once():
     )
     assert alert.subject == "Mentorship of Person mentee is inactive"
     assert "no session" in (alert.text or "")
+
+
+async def test_an_admins_nudge_reaches_both_parties_with_the_message_as_their_preferences_allow():
+    f = fakes()
+    await people(f, "mentor")
+    await people(f, "mentee", notification_preferences=NotificationPreferences(channels={"email": False}))
+    nudge = RelationshipNudged.model_validate(
+        PAIR
+        | {
+            "nudge_id": "n-1",
+            "recipient_ids": ["mentor", "mentee"],
+            "sent_by": "admin",
+            "message": "Time for <a session>?",
+            "nudged_at": T0,
+        }
+    )
+    [sent] = events(nudge)
+    await consume(f, "relationships", sent)
+    await consume(f, "relationships", sent)
+    assert relationship(f) == {
+        ("relationship_nudge", "mentor", "email"),
+        ("relationship_nudge", "mentor", "inapp"),
+        ("relationship_nudge", "mentee", "inapp"),
+    }
+    mail = next(
+        d for d in f.deliveries.stored.values() if d.kind == "relationship_nudge" and d.channel == "email"
+    )
+    assert mail.subject == "Time to meet Person mentee again"
+    assert "your program admin asks you and Person mentee" in (mail.text or "")
+    assert "Their message: Time for <a session>?" in (mail.text or "")
+    assert "Time for &lt;a session&gt;?" in (mail.html or "")
 
 
 async def test_agreement_fit_auto_close_and_outcome_are_inbox_messages_and_logged_sessions_tell_nobody():

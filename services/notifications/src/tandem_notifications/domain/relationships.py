@@ -1,8 +1,9 @@
 """Which notifications a ``tandem.relationships`` event produces, for whom: pure, no I/O.
 
 Sessions email both parties their iCalendar invitation (the event carries the ``.ics``) and
-put a message in their inbox; reminders, feedback requests, nudges and alerts go to the people
-the event names; the rest (agreement signed, fit declined, auto-closed, outcome) are inbox
+put a message in their inbox; reminders, feedback requests, nudges (a health change's, or a
+program admin's ``relationship.nudged`` with its message) and alerts go to the people the event
+names; the rest (agreement signed, fit declined, auto-closed, outcome) are inbox
 messages. Types without a notice here (a logged session, submitted feedback) notify nobody
 but the webhooks subscribed to them.
 """
@@ -18,6 +19,7 @@ from tandem_contracts.relationships import (
     RelationshipFeedbackRequested,
     RelationshipFitDeclined,
     RelationshipHealthChanged,
+    RelationshipNudged,
     RelationshipOutcomeRecorded,
     RelationshipReminderDue,
     RelationshipSessionCancelled,
@@ -104,6 +106,12 @@ def _health(data: EventData) -> list[Intent]:
     return _to(RELATIONSHIP_NUDGE, data, data.nudge_ids) + alerts
 
 
+def _nudged(data: EventData) -> list[Intent]:
+    if not isinstance(data, RelationshipNudged):
+        return []
+    return _to(RELATIONSHIP_NUDGE, data, data.recipient_ids)
+
+
 def _fit_declined(data: EventData) -> list[Intent]:
     if not isinstance(data, RelationshipFitDeclined):
         return []
@@ -115,6 +123,7 @@ _BUILDERS: Final[dict[str, Callable[[EventData], list[Intent]]]] = {
     "relationship.feedback_requested": _feedback,
     "relationship.health_changed": _health,
     "relationship.fit_declined": _fit_declined,
+    "relationship.nudged": _nudged,
 }
 
 
