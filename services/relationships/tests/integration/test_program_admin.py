@@ -333,3 +333,16 @@ async def test_csv_exports_notes_nudges_and_erasure(relationships: Any, make: Si
     assert "très utile" not in (await get(r, f"/v1/programs/{PROGRAM}/feedback.csv")).text
     pairs = parsed(await get(r, f"/v1/programs/{PROGRAM}/pairs.csv"))
     assert pairs[0]["mentee_name"] == ""
+
+    # Erasure of an admin: the notes they wrote on any pair go too.
+    other_notes = f"/v1/mentorships/{mentorship(2)}/admin-notes"
+    posted = await r.client.post(
+        other_notes, json={"text": "follow up"}, headers=r.auth(ADMIN, "program_admin")
+    )
+    assert posted.status_code == 201
+    await r.publish(topics.PROFILES, ProfileErased(employee_id=ADMIN, version=2, status="erased"))
+
+    async def admin_erased() -> bool | None:
+        return True if (await get(r, other_notes)).json()["items"] == [] else None
+
+    await eventually(admin_erased, "the erased admin's notes removed", 30)

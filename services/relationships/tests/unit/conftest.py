@@ -85,6 +85,13 @@ class FakeRelationships:
             if all(value is None or state[name] == value for name, value in wanted.items())
         ]
 
+    async def noted_by(self, employee_id: str) -> list[Relationship]:
+        return [
+            Relationship.model_validate(state)
+            for state, _ in self.rows.values()
+            if any(note["author_id"] == employee_id for note in state.get("admin_notes", []))
+        ]
+
     async def open_ones(self) -> list[Loaded]:
         return [
             Loaded(Relationship.model_validate(state), revision)

@@ -46,6 +46,7 @@ class MongoRelationships:
         await self.collection.create_index([("mentor_id", ASCENDING)])
         await self.collection.create_index([("mentee_id", ASCENDING)])
         await self.collection.create_index([("status", ASCENDING)])
+        await self.collection.create_index([("program_id", ASCENDING)])  # MongoDB; FerretDB 1.x scans
 
     async def get(self, mentorship_id: str) -> Loaded | None:
         document = await self.store.get(mentorship_id)
@@ -88,6 +89,11 @@ class MongoRelationships:
             if value is not None
         }
         found = await self.collection.find(query).sort("_id", ASCENDING).to_list()
+        return [_loaded(document).relationship for document in found]
+
+    async def noted_by(self, employee_id: str) -> list[Relationship]:
+        # a scan on FerretDB 1.x: only erasure asks, rarely
+        found = await self.collection.find({"admin_notes.author_id": employee_id}).to_list()
         return [_loaded(document).relationship for document in found]
 
     async def open_ones(self) -> list[Loaded]:

@@ -77,7 +77,8 @@ async def record_program(uow: UnitOfWork, program: ProgramCreated) -> None:
 
 
 async def record_profile(uow: UnitOfWork, profile: ProfileSnapshot, *, event_id: str) -> None:
-    """Keep who the person is (for invitations); on ``profile.erased`` forget what they wrote."""
+    """Keep who the person is (for invitations); on ``profile.erased`` forget what they wrote
+    (and what admins wrote about their pairs)."""
     erased = profile.status == "erased"
     await uow.people.record(
         Person(
@@ -90,10 +91,12 @@ async def record_profile(uow: UnitOfWork, profile: ProfileSnapshot, *, event_id:
     )
     if not erased:
         return
-    for relationship in await uow.relationships.of_employee(profile.employee_id):
+    touched = [*await uow.relationships.of_employee(profile.employee_id)]
+    touched += await uow.relationships.noted_by(profile.employee_id)  # an erased admin's notes
+    for mentorship_id in dict.fromkeys(r.mentorship_id for r in touched):
 
         def erase(stored: Relationship, now: datetime) -> tuple[None, list[EventData]]:
             erase_person(stored, profile.employee_id)
             return None, []
 
-        await change(uow, relationship.mentorship_id, erase, missing_ok=True)
+        await change(uow, mentorship_id, erase, missing_ok=True)

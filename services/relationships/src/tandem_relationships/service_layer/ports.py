@@ -72,6 +72,9 @@ class RelationshipRepository(Protocol):
         self, *, program_id: str | None = None, status: str | None = None, health: str | None = None
     ) -> list[Relationship]: ...
 
+    async def noted_by(self, employee_id: str) -> list[Relationship]:
+        """The relationships holding an admin note ``employee_id`` wrote."""
+
     async def open_ones(self) -> list[Loaded]: ...
 
 
