@@ -21,6 +21,8 @@ async def test_the_demo_walks_a_small_organisation_through_a_matching_round(plat
         platform["matching"].url,
         "--notifications-url",
         platform["notifications"].url,
+        "--relationships-url",
+        platform["relationships"].url,
         "--bootstrap-servers",
         platform.bootstrap,
         "--topic-prefix",
@@ -42,3 +44,9 @@ async def test_the_demo_walks_a_small_organisation_through_a_matching_round(plat
     assert "Suggested mentors for" in result.output
     assert "Mentor load" in result.output
     assert "Notifications" in result.output
+    after = result.output.split("After the match")[-1]
+    assert "After the match" in result.output, result.output
+    assert "agreement signed by both" in after
+    assert "ended as not a fit; re-matched" in after
+    assert "final assessment: goals achieved yes" in after
+    assert "do not happen in this run" in result.output  # no clock offset in the test: said so

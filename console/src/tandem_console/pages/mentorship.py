@@ -404,8 +404,8 @@ def _feedback(fields: dict[str, str], _tz: str) -> dict[str, Any]:
         if (value := _int(fields, name, what)) is not None:
             body[name] = value
     for name in ("fit", "goals_achieved", "comment"):
-        if value := _text(fields, name):
-            body[name] = value
+        if text := _text(fields, name):
+            body[name] = text
     levels = {key.removeprefix("goal:"): value for key, value in fields.items() if key.startswith("goal:")}
     body["goal_levels"] = {goal: int(level) for goal, level in levels.items() if level.isdigit()}
     return body
