@@ -239,6 +239,7 @@ class AfterTheMatch:
         pair.story.append("ended as completed")
         await self.final(pair, achieved="yes", recommend=9)
         await self._answer(pair, pair.mentor, "final", goals_achieved="partly", would_recommend=8)
+        pair.story.append("the mentor's final assessment: goals achieved partly, would recommend 8/10")
 
     async def final(self, pair: Pair, *, achieved: str, recommend: int) -> None:
         found = await _until(
@@ -265,7 +266,7 @@ class AfterTheMatch:
 
     async def time_driven(self, pairs: list[Pair]) -> None:
         """Pulses and inactivity, when the service's clock is far enough ahead to have them."""
-        days = self.offset.total_seconds() / 86400
+        days = round(self.offset.total_seconds() / 86400, 1) + 0.0  # no "-0.0"
         open_pairs = [p for p in pairs if p.role in ("steady", "goes quiet", "low pulse")]
         if self.offset < max(PULSE_AFTER, INACTIVE_WEEKLY):
             for line in (
@@ -317,7 +318,7 @@ class AfterTheMatch:
                     "no session for 3x the weekly cadence: inactive, the program's admins alerted"
                 )
             found = await self._relationship(pair, pair.mentee) or {}
-            pair.health = f"{found.get('health', '?')} ({found.get('status', '?')})"
+            pair.health = f"health {found.get('health', '?')}" if found.get("status") == "open" else "ended"
 
     async def run(self, report: dict[str, Any]) -> list[Pair]:
         pairs = await self.accept(report)
@@ -328,7 +329,7 @@ class AfterTheMatch:
             for pair in pairs:
                 await self.agree(pair)
                 if pair.role == "goes quiet":
-                    pair.story.append("no session logged")
+                    pair.story.append("no session logged (a weekly pair is inactive after 3 quiet weeks)")
                     continue
                 await self.meet(pair)
                 await self.fit(pair)
@@ -347,6 +348,6 @@ class AfterTheMatch:
         self.console.print("[bold]After the match[/]")
         for pair in pairs:
             who = f"{self.name(pair.mentee)} (mentee) and {self.name(pair.mentor)} (mentor)"
-            self.console.print(f"• {who}: health {pair.health}", markup=False)
+            self.console.print(f"• {who}: {pair.health}", markup=False)
             for step in pair.story:
                 self.console.print(f"    {step}", markup=False)

@@ -5,6 +5,7 @@ user's token: it decides who may read or write what (private notes come back for
 only). A refused form is shown again with what was typed and the service's reason.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,6 +31,8 @@ __all__ = ["router"]
 router = APIRouter(prefix="/me/mentorships/{mentorship_id}")
 Reader = Annotated[User, requires("employee", "program_admin")]
 CADENCES = {"weekly": "every week", "biweekly": "every two weeks", "monthly": "every month"}
+# A form's fields and the person's time zone -> the API body; FormError when they do not read.
+Builder = Callable[[dict[str, str], str], Any]
 KIND_TITLES = {
     "session": "How was the session?",
     "fit": "Is this mentorship a good fit?",
@@ -148,7 +151,7 @@ async def _act(
     services: Services,
     mentorship_id: str,
     form_id: str,
-    build: Any,
+    build: Builder,
     method: str,
     path: str,
     done: str,
