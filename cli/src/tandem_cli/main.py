@@ -38,6 +38,7 @@ GroupPrefix = Annotated[
 ProfilesUrl = Annotated[str, typer.Option(envvar="TANDEM_PROFILES_URL")]
 MatchingUrl = Annotated[str, typer.Option(envvar="TANDEM_MATCHING_URL")]
 NotificationsUrl = Annotated[str, typer.Option(envvar="TANDEM_NOTIFICATIONS_URL")]
+RelationshipsUrl = Annotated[str, typer.Option(envvar="TANDEM_RELATIONSHIPS_URL")]
 Secret = Annotated[
     str | None,
     typer.Option(help="HS256 secret; default: TANDEM_JWT_SECRET, else <repo>/.local/dev-jwt-secret"),
@@ -46,6 +47,7 @@ KAFKA = "127.0.0.1:9092"
 PROFILES_URL = local_url("profiles")
 MATCHING_URL = local_url("matching")
 NOTIFICATIONS_URL = local_url("notifications")
+RELATIONSHIPS_URL = local_url("relationships")
 
 
 def _console() -> Console:
@@ -169,13 +171,15 @@ def demo(
     profiles_url: ProfilesUrl = PROFILES_URL,
     matching_url: MatchingUrl = MATCHING_URL,
     notifications_url: NotificationsUrl = NOTIFICATIONS_URL,
+    relationships_url: RelationshipsUrl = RELATIONSHIPS_URL,
     bootstrap_servers: Bootstrap = KAFKA,
     topic_prefix: TopicPrefix = "",
     group_prefix: GroupPrefix = "",
     secret: Secret = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each step")] = 120.0,
 ) -> None:
-    """Publish a generated organisation and walk it through profiles, matching and notifications."""
+    """Publish a generated organisation and walk it through profiles, matching, notifications
+    and, after the round, relationships."""
     console = _console()
 
     async def work() -> dict[str, Any]:
@@ -183,6 +187,7 @@ def demo(
             profiles_url=profiles_url,
             matching_url=matching_url,
             notifications_url=notifications_url,
+            relationships_url=relationships_url,
             bootstrap_servers=bootstrap_servers,
             secret=resolve_secret(secret),
             topic_prefix=topic_prefix,
