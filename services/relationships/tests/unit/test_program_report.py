@@ -1,8 +1,11 @@
 """A program's health and outcomes as pure figures: medians, shares, scores, withheld groups."""
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from tandem_relationships.domain.exports import feedback_csv, pairs_csv
 from tandem_relationships.domain.model import (
     AdminNote,
     AgreementTerms,
@@ -212,3 +215,26 @@ def test_erasing_a_party_deletes_the_pairs_admin_notes() -> None:
     erase_person(relationship, "mentee-1")
     erase_person(other, "someone-else")
     assert relationship.admin_notes == [] and len(other.admin_notes) == 1
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_kept_as_text() -> None:
+    first, second = pair(1, sessions=1), pair(2)
+    answer(first, "session", "mentee", 3, session_rating=2, comment='=HYPERLINK("http://evil","x")')
+    answer(first, "session", "mentor", 3, session_rating=5, comment="très bien, -1 nothing")
+    names = {"mentor-1": "@admin", "mentee-1": "Zoë", "mentor-2": "+49 team", "mentee-2": "Bo"}
+
+    pairs = list(csv.DictReader(io.StringIO(pairs_csv([second, first], names))))
+    answers = list(csv.DictReader(io.StringIO(feedback_csv([first, second]))))
+
+    assert [(p["mentorship_id"], p["mentor_name"], p["mentee_name"]) for p in pairs] == [
+        ("m-1", "'@admin", "Zoë"),
+        ("m-2", "'+49 team", "Bo"),
+    ]
+    assert [(p["sessions"], p["hours"], p["open_requests"]) for p in pairs] == [
+        ("1", "1.0", "0"),
+        ("0", "0.0", "0"),
+    ]
+    assert sorted((a["respondent_id"], a["session_rating"], a["comment"]) for a in answers) == [
+        ("mentee-1", "2", '\'=HYPERLINK("http://evil","x")'),
+        ("mentor-1", "5", "très bien, -1 nothing"),
+    ]

@@ -44,6 +44,9 @@ FEEDBACK_COLUMNS = (
     "comment",
 )
 Cell = str | int | float | bool | datetime | None
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP):
+# text the people wrote (names, comments) is prefixed with an apostrophe, which it displays as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Cell) -> str:
@@ -53,6 +56,8 @@ def _cell(value: Cell) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return str(value)
 
 
