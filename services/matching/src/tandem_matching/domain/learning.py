@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Literal
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "RESAMPLES",
     "ComponentEffect",
     "Learned",
+    "RecordedOutcome",
     "learn",
     "outcome_value",
 ]
@@ -65,6 +67,17 @@ def outcome_value(
     if final_satisfaction is not None:
         parts.append((final_satisfaction - 1) / 4.0)
     return float(np.mean(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOutcome:
+    """One mentorship's outcome beside the breakdown it was proposed with."""
+
+    mentorship_id: str
+    program_id: str | None
+    breakdown: dict[str, float]
+    value: float
+    recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +121,8 @@ class Learned:
 def _standardised(x: FloatArray) -> FloatArray:
     """Columns as z-scores; a constant column becomes zeros (it explains nothing)."""
     spread = x.std(axis=0)
-    return np.divide(x - x.mean(axis=0), spread, out=np.zeros_like(x), where=spread > 1e-12)
+    scaled: FloatArray = np.divide(x - x.mean(axis=0), spread, out=np.zeros_like(x), where=spread > 1e-12)
+    return scaled
 
 
 def _coefficients(x: FloatArray, y: FloatArray) -> FloatArray:
