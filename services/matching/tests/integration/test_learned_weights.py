@@ -119,3 +119,14 @@ async def test_outcomes_reach_matching_and_thirty_make_the_learned_weights_ready
 
     pooled = (await client.get(f"/v1/programs/{other_id}/weights/learned", headers=admin)).json()
     assert (pooled["status"], pooled["scope"], pooled["outcomes_used"]) == ("ready", "all_programs", 30)
+
+    proposal = body["proposed_weights"]
+    weights_url = f"/v1/programs/{program_id}/weights"
+    assert (await client.put(weights_url, json=proposal, headers=matching.auth("e1"))).status_code == 403
+    zero = dict.fromkeys(proposal, 0.0)
+    assert (await client.put(weights_url, json=zero, headers=admin)).status_code == 422
+    applied = await client.put(weights_url, json=proposal, headers=admin)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["weights"] == pytest.approx(proposal)
+    again = (await client.get(url, headers=admin)).json()
+    assert again["current_weights"] == pytest.approx(proposal, abs=1e-3), "applied only when asked"
