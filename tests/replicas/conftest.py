@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from tandem_chassis.auth import mint_dev_token
 from tandem_chassis.testing import (
     Platform,
@@ -134,6 +135,19 @@ class Cluster:
         done = {tp: max(0, meta.offset) for tp, meta in committed.items() if meta is not None}
         return sum(end[tp] - done.get(tp, 0) for tp in end)
 
+    async def assignments(self, group: str) -> list[set[tuple[str, int]]]:
+        """The (topic, partition) pairs each member of the service's consumer group holds."""
+        group_id = self.platform.env["TANDEM_KAFKA_GROUP_PREFIX"] + group
+        async with kafka_io.admin_client(self.platform.bootstrap) as admin:
+            responses = await admin.describe_consumer_groups([group_id])
+        members = [m for r in responses for g in r.to_object()["groups"] for m in g["members"]]
+        return [
+            {(tp.topic, tp.partition) for tp in assignment.partitions()}
+            for assignment in (
+                ConsumerProtocolMemberAssignment.decode(m["member_assignment"]) for m in members
+            )
+        ]
+
 
 def person(employee_id: str, **fields: Any) -> ProfileRegistered:
     values: dict[str, Any] = {
@@ -168,7 +182,7 @@ def isolated_env(infrastructure: Any) -> dict[str, str]:
 async def running_cluster(env: dict[str, str], log_dir: Path) -> AsyncIterator[Cluster]:
     sink = SmtpSink(free_port())
     sink.start()
-    platform = Platform(env | fast_settings(sink), log_dir, replicas=REPLICAS)
+    platform = Platform(fast_settings(sink) | env, log_dir, replicas=REPLICAS)
     try:
         await platform.start()
         async with httpx.AsyncClient(timeout=60.0) as http:
@@ -189,6 +203,11 @@ async def cluster(reachable_infrastructure, tmp_path_factory) -> AsyncIterator[C
 
 @pytest.fixture
 async def fresh_cluster(isolated_settings, tmp_path) -> AsyncIterator[Cluster]:  # type: ignore[no-untyped-def]
-    """Two replicas of each service for one test alone (a test that kills some)."""
-    async for running in running_cluster(isolated_settings, tmp_path):
+    """Two replicas of each service for one test alone (a test that kills some, under load).
+
+    Its delivery lease outlasts any dispatcher pass while the store is busy with thousands of
+    events: a lease that runs out before the pass records what it sent lets the other replica
+    send it again (at least once, by design), which the test would count as a duplicate.
+    """
+    async for running in running_cluster(isolated_settings | {"TANDEM_DELIVERY_LEASE_S": "15"}, tmp_path):
         yield running

@@ -1,4 +1,5 @@
-"""Test and bench helpers: a real SMTP sink (aiosmtpd, a dev dependency) and a webhook receiver.
+"""Test and bench helpers: a real SMTP sink (aiosmtpd, a dev dependency), an index of what it
+accepted, and a webhook receiver.
 
 Not shipped with the service: the notifications tests import it relatively (``..support``),
 the cross-service tests and benchmarks as ``services.notifications.tests.support`` from the
@@ -12,8 +13,10 @@ import email.policy
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -21,7 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tandem_chassis.auth import mint_dev_token
 from tandem_notifications.domain.signing import SIGNATURE_HEADER, verify
 
-__all__ = ["DEV_SECRET", "Received", "SmtpSink", "WebhookCall", "WebhookReceiver", "token"]
+__all__ = ["DEV_SECRET", "Mailbox", "Received", "SmtpSink", "WebhookCall", "WebhookReceiver", "token"]
 
 
 @dataclass
@@ -73,6 +76,42 @@ class SmtpSink:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [r.message for r in self.snapshot() if address in str(r.message["To"])]
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP sink accepted, indexed as it arrives (headers only, each message parsed once):
+    raw messages per delivery id, and each delivery's kind and recipient."""
+
+    sink: SmtpSink
+    raw: Counter[str] = field(default_factory=Counter)
+    sent: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _seen: int = 0
+
+    def refresh(self) -> Mailbox:
+        fresh = self.sink.snapshot()[self._seen :]
+        self._seen += len(fresh)
+        parser = BytesHeaderParser(policy=email.policy.default)  # long headers come folded
+        for received in fresh:
+            headers = parser.parsebytes(received.raw)
+            delivery = str(headers["X-Tandem-Delivery-Id"]).strip()
+            self.raw[delivery] += 1
+            self.sent[delivery] = (
+                str(headers["X-Tandem-Notification-Kind"]).strip(),
+                str(headers["To"]).strip(),
+            )
+        return self
+
+    @property
+    def total(self) -> int:
+        return sum(self.raw.values())
+
+    def twice(self) -> dict[str, int]:
+        return {delivery: n for delivery, n in self.raw.items() if n > 1}
+
+    def kinds(self) -> Counter[str]:
+        """Distinct emails per notification kind."""
+        return Counter(kind for kind, _ in self.sent.values())
 
 
 @dataclass
