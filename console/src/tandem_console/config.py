@@ -18,6 +18,7 @@ class Settings(ServiceSettings):
     profiles_url: str = local_url("profiles")
     matching_url: str = local_url("matching")
     notifications_url: str = local_url("notifications")
+    relationships_url: str = local_url("relationships")
     api_timeout_s: float = Field(default=10.0, gt=0, description="per call to a service")
     round_timeout_s: float = Field(
         default=300.0, gt=0, description="for running a round, which answers once every pair is proposed"
@@ -36,4 +37,5 @@ class Settings(ServiceSettings):
             "profiles": self.profiles_url.rstrip("/"),
             "matching": self.matching_url.rstrip("/"),
             "notifications": self.notifications_url.rstrip("/"),
+            "relationships": self.relationships_url.rstrip("/"),
         }
