@@ -21,6 +21,8 @@ async def test_the_demo_walks_a_small_organisation_through_a_matching_round(plat
         platform["matching"].url,
         "--notifications-url",
         platform["notifications"].url,
+        "--relationships-url",
+        platform["relationships"].url,
         "--bootstrap-servers",
         platform.bootstrap,
         "--topic-prefix",
@@ -42,3 +44,6 @@ async def test_the_demo_walks_a_small_organisation_through_a_matching_round(plat
     assert "Suggested mentors for" in result.output
     assert "Mentor load" in result.output
     assert "Notifications" in result.output
+    report = result.output.split("tandem report ")[-1]
+    assert "Program health" in report and "Program outcomes" in report, result.output
+    assert "pairs healthy" in report and "would recommend" in report

@@ -20,6 +20,7 @@ from tandem_cli import kafka_io, views
 from tandem_cli.api import Api
 from tandem_cli.demo_org import generate_organisation, mentoring_profiles
 from tandem_cli.errors import CliError
+from tandem_cli.report import fetch_report, print_report
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -33,6 +34,7 @@ class DemoOptions:
     profiles_url: str
     matching_url: str
     notifications_url: str
+    relationships_url: str
     bootstrap_servers: str
     secret: str
     topic_prefix: str = ""
@@ -74,6 +76,7 @@ class Demo:
         self.profiles = Api("profiles", options.profiles_url, client)
         self.matching = Api("matching", options.matching_url, client)
         self.notifications = Api("notifications", options.notifications_url, client)
+        self.relationships = Api("relationships", options.relationships_url, client)
         self.admin = self.token(ADMIN, "program_admin", "employee")
         self.org = generate_organisation(options.employees, seed=options.seed)
         self.names = {e.employee_id: e.display_name for e in self.org}
@@ -289,4 +292,10 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         for table in views.round_tables(report):
             console.print(table)
         await demo.show_notifications(report, sample)
+        # The demo ends as `tandem report <program>` would: health, outcomes, learned weights.
+        console.rule(f"tandem report {report['program_id']}")
+        print_report(
+            await fetch_report(demo.relationships, demo.matching, report["program_id"], token=demo.admin),
+            console,
+        )
         return report

@@ -5,12 +5,14 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from tandem_chassis.services import local_url
 
-from tandem_cli import dlq, status, views
-from tandem_cli.demo import DemoOptions, run_demo
+from tandem_cli import dlq, report, status, views
+from tandem_cli.api import Api
+from tandem_cli.demo import ADMIN, DemoOptions, run_demo
 from tandem_cli.errors import CliError
 from tandem_cli.tokens import dev_token, resolve_secret
 
@@ -38,6 +40,7 @@ GroupPrefix = Annotated[
 ProfilesUrl = Annotated[str, typer.Option(envvar="TANDEM_PROFILES_URL")]
 MatchingUrl = Annotated[str, typer.Option(envvar="TANDEM_MATCHING_URL")]
 NotificationsUrl = Annotated[str, typer.Option(envvar="TANDEM_NOTIFICATIONS_URL")]
+RelationshipsUrl = Annotated[str, typer.Option(envvar="TANDEM_RELATIONSHIPS_URL")]
 Secret = Annotated[
     str | None,
     typer.Option(help="HS256 secret; default: TANDEM_JWT_SECRET, else <repo>/.local/dev-jwt-secret"),
@@ -46,6 +49,7 @@ KAFKA = "127.0.0.1:9092"
 PROFILES_URL = local_url("profiles")
 MATCHING_URL = local_url("matching")
 NOTIFICATIONS_URL = local_url("notifications")
+RELATIONSHIPS_URL = local_url("relationships")
 
 
 def _console() -> Console:
@@ -162,6 +166,32 @@ def dlq_replay(
         console.print(f"nothing to replay: {summary.dlq_topic} has no new dead letters")
 
 
+@app.command("report")
+def report_command(
+    program_id: Annotated[str, typer.Argument(metavar="PROGRAM", help="the program's id")],
+    admin: Annotated[str, typer.Option(help="a program admin of PROGRAM (the token's subject)")] = ADMIN,
+    relationships_url: RelationshipsUrl = RELATIONSHIPS_URL,
+    matching_url: MatchingUrl = MATCHING_URL,
+    secret: Secret = None,
+) -> None:
+    """A program's health, outcomes and learned weights (small groups withheld, as the services say)."""
+    console = _console()
+
+    async def work() -> report.ProgramReport:
+        token = dev_token(
+            sub=admin, roles=["program_admin"], secret=resolve_secret(secret), ttl=timedelta(hours=1)
+        )
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            return await report.fetch_report(
+                Api("relationships", relationships_url, client),
+                Api("matching", matching_url, client),
+                program_id,
+                token=token,
+            )
+
+    report.print_report(_run(work()), console)
+
+
 @app.command()
 def demo(
     employees: Annotated[int, typer.Option(min=2, max=10_000, help="size of the organisation")] = 300,
@@ -169,6 +199,7 @@ def demo(
     profiles_url: ProfilesUrl = PROFILES_URL,
     matching_url: MatchingUrl = MATCHING_URL,
     notifications_url: NotificationsUrl = NOTIFICATIONS_URL,
+    relationships_url: RelationshipsUrl = RELATIONSHIPS_URL,
     bootstrap_servers: Bootstrap = KAFKA,
     topic_prefix: TopicPrefix = "",
     group_prefix: GroupPrefix = "",
@@ -183,6 +214,7 @@ def demo(
             profiles_url=profiles_url,
             matching_url=matching_url,
             notifications_url=notifications_url,
+            relationships_url=relationships_url,
             bootstrap_servers=bootstrap_servers,
             secret=resolve_secret(secret),
             topic_prefix=topic_prefix,
