@@ -240,7 +240,14 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
             return answer.json()["mentorship_id"] if answer.status_code == 201 else None
 
         world.ids["mentorship_id"] = await eventually(requested, "a mentorship request")
-        world.ids |= await open_relationship(world, bootstrap, isolated_settings, world.ids["mentorship_id"])
+        program = await matching.post(
+            "/v1/programs", json={"name": "Auth matrix"}, headers=world.headers((ADMIN, ("program_admin",)))
+        )
+        assert program.status_code == 201, program.text
+        world.ids["program_id"] = program.json()["program_id"]
+        world.ids |= await open_relationship(
+            world, bootstrap, isolated_settings, world.ids["mentorship_id"], world.ids["program_id"]
+        )
 
         async def inbox() -> str | None:
             answer = await notifications.get(
@@ -250,11 +257,6 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
             return items[0]["id"] if items else None
 
         world.ids["notification_id"] = await eventually(inbox, "a notification in the victim's inbox")
-        program = await matching.post(
-            "/v1/programs", json={"name": "Auth matrix"}, headers=world.headers((ADMIN, ("program_admin",)))
-        )
-        assert program.status_code == 201, program.text
-        world.ids["program_id"] = program.json()["program_id"]
         hook = await notifications.post(
             "/v1/webhooks",
             json={
@@ -278,12 +280,17 @@ async def build_world(service_settings, isolated_settings, mode: str) -> AsyncIt
 
 
 async def open_relationship(
-    world: World, bootstrap: str, isolated_settings: dict[str, str], mentorship_id: str
+    world: World, bootstrap: str, isolated_settings: dict[str, str], mentorship_id: str, program_id: str
 ) -> dict[str, str]:
-    """The pair's relationship, as an accepted mentorship opens it (matching's proposal stays
-    proposed: matching does not read its own topic), with a goal and a session in it."""
+    """The pair's relationship in the admin's program, as an accepted mentorship opens it
+    (matching's proposal stays proposed: matching does not read its own topic), with a goal and
+    a session in it."""
     accepted = MentorshipAccepted(
-        mentorship_id=mentorship_id, mentor_id=MENTOR, mentee_id=VICTIM, status="accepted"
+        mentorship_id=mentorship_id,
+        mentor_id=MENTOR,
+        mentee_id=VICTIM,
+        program_id=program_id,
+        status="accepted",
     )
     await publish_event(
         bootstrap, isolated_settings["TANDEM_KAFKA_TOPIC_PREFIX"] + topics.MENTORSHIPS, accepted
@@ -296,6 +303,13 @@ async def open_relationship(
         return (await relationships.get(f"{base}/relationship", headers=victim)).status_code == 200
 
     await eventually(opened, "the relationship of the accepted mentorship")
+    admin = world.headers(ADMIN_P)
+
+    async def program_known() -> bool:
+        health = await relationships.get(f"/v1/programs/{program_id}/health", headers=admin)
+        return health.status_code == 200
+
+    await eventually(program_known, "the program and its admin in relationships")
     agreement = await relationships.put(f"{base}/agreement", json=AGREEMENT, headers=victim)
     assert agreement.status_code == 200, agreement.text
     session = await relationships.post(f"{base}/sessions", json=SESSION, headers=victim)
@@ -349,6 +363,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", f"{REL}/sessions/{{session_id}}/private-notes"): {"text": "someone else's note"},
     ("PATCH", f"{REL}/goals/{{goal_id}}"): {"progress": 99},
     ("POST", f"{REL}/feedback"): {"kind": "session", "session_rating": 1},
+    ("POST", f"{REL}/admin-notes"): {"text": "an admin's note"},
+    ("POST", f"{REL}/nudge"): {"message": "time to meet"},
 }
 SCIM = ("hr-bot", ("hr_integration",))
 ADMIN_P = (ADMIN, ("program_admin",))
@@ -409,6 +425,13 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("POST", f"{REL}/feedback"): EMPLOYEE(VICTIM),
     ("GET", f"{REL}/relationship"): ADMIN_P,
     ("GET", "/v1/relationships"): ADMIN_P,
+    ("GET", "/v1/programs/{program_id}/health"): ADMIN_P,
+    ("GET", "/v1/programs/{program_id}/outcomes"): ADMIN_P,
+    ("GET", "/v1/programs/{program_id}/pairs.csv"): ADMIN_P,
+    ("GET", "/v1/programs/{program_id}/feedback.csv"): ADMIN_P,
+    ("GET", f"{REL}/admin-notes"): ADMIN_P,
+    ("POST", f"{REL}/admin-notes"): ADMIN_P,
+    ("POST", f"{REL}/nudge"): ADMIN_P,
     ("GET", "/v1/employees/{employee_id}/feedback-requests"): EMPLOYEE(VICTIM),
     ("GET", "/v1/employees/{employee_id}/calendar.ics"): EMPLOYEE(VICTIM),
     ("GET", "/v1/employees/{employee_id}/calendar-feed"): EMPLOYEE(VICTIM),
@@ -480,7 +503,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         for method in methods
     }
     assert found == set(LEGITIMATE), f"new or removed endpoints: {found ^ set(LEGITIMATE)}"
-    assert len(found) == 44 + 15
+    assert len(found) == 44 + 22
 
 
 async def refuses_missing_expired_forged_and_wrong_kind_tokens(world: World) -> list[str]:
