@@ -150,6 +150,7 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
         "fewer than 3 answers (2 so far)"
     )
     assert await page.locator("svg#chart-fit").count() == 0
+    await expect(page.locator("[data-withheld='pulse survey']")).to_contain_text("no answers yet")
     rows = page.locator("table.health-pairs tbody tr")
     await expect(rows).to_have_count(2)
     await page.get_by_label("Sort by").select_option("fewest_sessions")
@@ -215,3 +216,4 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
         line for line in result.output.splitlines() if "fit answers" in line
     )
     assert "+33.3 from 3 answers" in result.output
+    assert "no answers yet" in next(line for line in result.output.splitlines() if "pulse (mean" in line)

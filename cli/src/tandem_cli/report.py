@@ -32,6 +32,8 @@ def _withheld(figure: Any) -> bool:
 
 
 def _shown(figure: Any, text: str) -> str:
+    if _withheld(figure) and figure.get("answers") == 0:
+        return "[dim]no answers yet[/]"
     if _withheld(figure):
         return f"[dim]{WITHHELD_TEXT} ({figure.get('answers', '?')} so far)[/]"
     return "-" if figure is None else text
