@@ -1,6 +1,7 @@
 """After the match, across the four services as processes: a session invitation reaches both
 people as a real iCalendar attachment; a mentee who says the fit is poor has the mentorship
-ended by matching (``not_a_fit``), gets a new proposal with another mentor, and the emails say so.
+ended by matching (``not_a_fit``), gets a new proposal with another mentor, and the emails say so;
+a program admin's nudge of a pair matched in a round reaches both of them by email.
 """
 
 from collections.abc import AsyncIterator
@@ -50,9 +51,36 @@ async def world(
         sink.stop()
 
 
-def headers(platform: Platform, sub: str) -> dict[str, str]:
-    token = mint_dev_token(platform.env["TANDEM_JWT_SECRET"], sub=sub, roles=["employee"])
+def headers(platform: Platform, sub: str, role: str = "employee") -> dict[str, str]:
+    token = mint_dev_token(platform.env["TANDEM_JWT_SECRET"], sub=sub, roles=[role])
     return {"Authorization": f"Bearer {token}"}
+
+
+async def join_and_sign_up(platform: Platform, client: httpx.AsyncClient) -> None:
+    """Everyone in ``PEOPLE`` joins from HR and fills in their mentoring profile."""
+    await publish_event(
+        platform.bootstrap,
+        platform.topic(topics.HR_EMPLOYEES),
+        *(
+            EmployeeJoined(
+                employee_id=eid, display_name=name, email=f"{eid}@example.com", level=level, languages=["en"]
+            )
+            for eid, (name, _, level) in PEOPLE.items()
+        ),
+    )
+    for eid, (_, roles, _) in PEOPLE.items():
+        mentoring: dict = {"roles": roles}
+        if "mentor" in roles:
+            mentoring |= {"skills": [{"name": "python", "level": 5}], "mentor_capacity": 2}
+        else:
+            mentoring |= {"goals": [{"name": "python", "level": 3}]}
+        url = f"{platform['profiles'].url}/v1/profiles/{eid}"
+
+        async def patched(url: str = url, body: dict = mentoring, who: str = eid) -> bool:
+            answer = await client.patch(url, json=body, headers=headers(platform, who))
+            return answer.status_code == 200
+
+        await eventually(patched, f"{eid}'s profile", 60)
 
 
 def kinds(sink: SmtpSink, who: str) -> list[str]:
@@ -71,31 +99,8 @@ async def test_an_invitation_reaches_both_and_a_poor_fit_ends_the_mentorship_wit
     world,
 ) -> None:
     platform, sink = world
-    await publish_event(
-        platform.bootstrap,
-        platform.topic(topics.HR_EMPLOYEES),
-        *(
-            EmployeeJoined(
-                employee_id=eid, display_name=name, email=f"{eid}@example.com", level=level, languages=["en"]
-            )
-            for eid, (name, _, level) in PEOPLE.items()
-        ),
-    )
     async with httpx.AsyncClient(timeout=30.0) as client:
-        for eid, (_, roles, _) in PEOPLE.items():
-            mentoring = {"roles": roles}
-            if "mentor" in roles:
-                mentoring |= {"skills": [{"name": "python", "level": 5}], "mentor_capacity": 2}
-            else:
-                mentoring |= {"goals": [{"name": "python", "level": 3}]}
-            url = f"{platform['profiles'].url}/v1/profiles/{eid}"
-
-            async def patched(url: str = url, body: dict = mentoring, who: str = eid) -> bool:
-                answer = await client.patch(url, json=body, headers=headers(platform, who))
-                return answer.status_code == 200
-
-            await eventually(patched, f"{eid}'s profile", 60)
-
+        await join_and_sign_up(platform, client)
         matching = platform["matching"].url
         mentee = headers(platform, "rf-mentee")
 
@@ -188,3 +193,64 @@ async def test_an_invitation_reaches_both_and_a_poor_fit_ends_the_mentorship_wit
             lambda: "mentorship_proposed" in kinds(sink, "rf-mentor-b"), "the new mentor asked", 90
         )
         assert kinds(sink, "rf-mentor-b").count("mentorship_proposed") == 1
+
+
+async def test_an_admins_nudge_of_a_program_pair_reaches_both_by_email_with_the_message(world) -> None:
+    platform, sink = world
+    matching = platform["matching"].url
+    relationships = platform["relationships"].url
+    admin = headers(platform, "rf-admin", "program_admin")
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        await join_and_sign_up(platform, client)
+        created = await client.post(f"{matching}/v1/programs", json={"name": "Nudges"}, headers=admin)
+        assert created.status_code == 201, created.text
+        program_id = created.json()["program_id"]
+        enrolled = await client.post(
+            f"{matching}/v1/programs/{program_id}/enrollments",
+            json={"mentee_ids": ["rf-mentee"], "mentor_ids": ["rf-mentor-a"]},
+            headers=admin,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+
+        async def matched() -> list[dict]:
+            answer = await client.post(f"{matching}/v1/programs/{program_id}/rounds", headers=admin)
+            return answer.json()["pairs"] if answer.status_code == 201 else []
+
+        (pair,) = await eventually(matched, "the round matches the pair", 60)
+        assert (pair["mentee_id"], pair["mentor_id"]) == ("rf-mentee", "rf-mentor-a")
+        mentee = headers(platform, "rf-mentee")
+        listed = await client.get(f"{matching}/v1/mentorships?employee_id=rf-mentee", headers=mentee)
+        (proposal,) = [m for m in listed.json()["items"] if m["status"] == "proposed"]
+        mentorship_id = proposal["mentorship_id"]
+        # a round's proposal is the mentee's to accept
+        accepted = await client.post(f"{matching}/v1/mentorships/{mentorship_id}/accept", headers=mentee)
+        assert accepted.status_code == 200, accepted.text
+
+        async def in_health() -> bool:
+            answer = await client.get(f"{relationships}/v1/programs/{program_id}/health", headers=admin)
+            pairs = answer.json()["pairs"] if answer.status_code == 200 else []
+            return [p["mentorship_id"] for p in pairs] == [mentorship_id]
+
+        await eventually(in_health, "the pair in the program's health", 60)
+        nudge = f"{relationships}/v1/mentorships/{mentorship_id}/nudge"
+        refused = await client.post(nudge, json={}, headers=mentee)
+        assert refused.status_code == 403, refused.text
+        sent = await client.post(nudge, json={"message": "Shall we meet this week?"}, headers=admin)
+        assert sent.status_code == 202, sent.text
+
+        def nudges() -> list[EmailMessage]:
+            return [
+                m
+                for who in ("rf-mentee", "rf-mentor-a")
+                for m in sink.to(f"{who}@example.com")
+                if str(m["X-Tandem-Notification-Kind"]) == "relationship_nudge"
+            ]
+
+        await eventually(lambda: len(nudges()) == 2, "both parties nudged by email", 90)
+        for mail in nudges():
+            text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert "your program admin asks you" in text and "Shall we meet this week?" in text
+        inbox = await client.get(
+            f"{platform['notifications'].url}/v1/employees/rf-mentee/notifications", headers=mentee
+        )
+        assert "relationship_nudge" in [item["kind"] for item in inbox.json()["items"]]
