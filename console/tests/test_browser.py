@@ -7,6 +7,7 @@ in prod the dev login does not exist. Each main page is saved as a screenshot un
 """
 
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -146,16 +147,17 @@ async def test_an_employee_finds_a_mentor_who_accepts_and_the_mentee_is_notified
     await shoot(mentee, "suggestions")
     await shoot(mentee, "suggestions", phone=True)
 
-    await grace.get_by_label("Message to grace (optional)").fill("Could you help me with Kafka?")
-    await grace.get_by_role("button", name="Ask grace to mentor me").click()
-    await expect(mentee.locator(".flash-ok")).to_have_text("You asked grace to mentor you.")
+    await expect(grace.get_by_role("heading", level=2)).to_have_text("Grace Hopper")  # a name, not an id
+    await grace.get_by_label("Message to Grace Hopper (optional)").fill("Could you help me with Kafka?")
+    await grace.get_by_role("button", name="Ask Grace Hopper to mentor me").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("You asked Grace Hopper to mentor you.")
     request = mentee.locator("li.mentorship")
     await expect(request.locator(".status")).to_have_text("proposed")
     await expect(request.get_by_role("button", name="Withdraw request")).to_be_visible()
 
     await dev_login(mentor, base, "grace", "employee")
     await mentor.goto(f"{base}/me/mentorships")
-    proposal = mentor.locator("li.mentorship", has_text="Mentoring ada")
+    proposal = mentor.locator("li.mentorship", has_text="Mentoring Ada Lovelace")
     await expect(proposal).to_contain_text("Could you help me with Kafka?")
     await assert_accessible_basics(mentor)
     await shoot(mentor, "mentorships-mentor")
@@ -332,3 +334,162 @@ async def test_in_prod_the_dev_login_is_gone_and_pages_need_a_signed_in_user(
     await assert_accessible_basics(page)
     await shoot(page, "signin")
     await shoot(page, "signin", phone=True)
+
+
+async def _as(platform: Platform, employee_id: str) -> dict[str, str]:
+    token = mint_dev_token(platform.env["TANDEM_JWT_SECRET"], sub=employee_id, roles=["employee"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _accepted_mentorship(platform: Platform, mentee: str, mentor: str) -> str:
+    """The mentee asks, the mentor accepts (through the APIs); the relationship is open."""
+    matching, relationships = platform["matching"].url, platform["relationships"].url
+    async with httpx.AsyncClient() as client:
+        asked: list[str] = []
+
+        async def ask() -> bool:
+            answer = await client.post(
+                f"{matching}/v1/mentorships",
+                json={"mentee_id": mentee, "mentor_id": mentor},
+                headers=await _as(platform, mentee),
+            )
+            if answer.status_code == 201:
+                asked.append(answer.json()["mentorship_id"])
+            return bool(asked)
+
+        await eventually(ask, "matching to take the request")
+        mentorship_id = asked[0]
+        accepted = await client.post(
+            f"{matching}/v1/mentorships/{mentorship_id}/accept", headers=await _as(platform, mentor)
+        )
+        assert accepted.status_code == 200, accepted.text
+
+        async def opened() -> bool:
+            url = f"{relationships}/v1/mentorships/{mentorship_id}/relationship"
+            return (await client.get(url, headers=await _as(platform, mentee))).status_code == 200
+
+        await eventually(opened, "the relationship to open")
+    return mentorship_id
+
+
+async def test_a_pair_agrees_meets_keeps_private_notes_tracks_a_goal_and_gives_feedback(
+    platform: Platform, console_on, new_context, shoot
+):
+    base = console_on.url
+    await seed(platform, person("ada", "Ada Lovelace", 2), person("grace", "Grace Hopper", 5))
+    await _patch_profile(
+        platform,
+        "grace",
+        {"roles": ["mentor"], "skills": [{"name": "Python", "level": 5}], "mentor_capacity": 2},
+    )
+    await _patch_profile(
+        platform,
+        "ada",
+        {"roles": ["mentee"], "goals": [{"name": "Python", "level": 3}, {"name": "Kafka", "level": 4}]},
+    )
+    mentorship_id = await _accepted_mentorship(platform, "ada", "grace")
+    page_url = f"{base}/me/mentorships/{mentorship_id}"
+    mentee_context, mentor_context = await new_context(), await new_context()
+    mentee, mentor = await mentee_context.new_page(), await mentor_context.new_page()
+    await dev_login(mentee, base, "ada", "employee")
+    await dev_login(mentor, base, "grace", "employee")
+
+    await mentee.goto(f"{base}/me/mentorships")
+    await mentee.get_by_role("link", name="Agreement, sessions, goals and feedback with Grace Hopper").click()
+    await expect(mentee.get_by_role("heading", level=1)).to_have_text("Grace Hopper mentoring Ada Lovelace")
+    await expect(mentee.locator("#health")).to_be_visible()
+    goals = mentee.get_by_label("Goals we agree on")
+    await expect(goals).to_have_value("python: 2 -> 3\nkafka: 3 -> 4")  # the mentee's profile goals
+    await mentee.get_by_label("What we expect of each other").fill(
+        "Ada brings questions; Grace reviews code."
+    )
+    await mentee.get_by_label("How often we meet").select_option("weekly")
+    await mentee.get_by_label("End date (optional").fill("2001-01-01")
+    await mentee.get_by_role("button", name="Save the draft").click()
+    await expect(mentee.locator("#form-error")).to_contain_text("the end date must be after the mentorship")
+    await expect(mentee.get_by_label("What we expect of each other")).to_have_value(
+        "Ada brings questions; Grace reviews code."
+    )  # nothing typed is lost
+    await assert_accessible_basics(mentee)
+    await mentee.get_by_label("End date (optional").fill("")
+    await mentee.get_by_role("button", name="Save the draft").click()
+    await expect(mentee.locator(".flash-ok")).to_contain_text("The agreement draft is saved")
+    await mentee.get_by_role("button", name="Sign version 1").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("You signed the agreement.")
+    await expect(mentee.locator("#agreement-status")).to_contain_text("waiting for Grace Hopper to sign")
+
+    await mentor.goto(page_url)
+    await mentor.get_by_role("button", name="Sign version 1").click()
+    await expect(mentor.locator("#agreement-status")).to_have_attribute("data-signed", "yes")
+    await mentor.locator("#agreement-versions summary").click()
+    await expect(mentor.locator("#agreement-versions tr[data-version='1'] .signatures")).to_contain_text(
+        "Ada Lovelace"
+    )
+    await expect(mentor.locator("#agreement-versions tr[data-version='1'] .signatures")).to_contain_text(
+        "Grace Hopper"
+    )
+
+    await mentee.goto(page_url)
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT10:00")
+    await mentee.get_by_label("When (").fill(tomorrow)
+    await mentee.get_by_label("Agenda").fill("Kafka consumer groups")
+    await mentee.get_by_role("button", name="Save the session").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("The session is saved.")
+    ahead = mentee.locator("li.session[data-status='scheduled']")
+    await expect(ahead).to_have_count(1)
+    later = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT11:30")
+    await ahead.get_by_label("New time").fill(later)
+    await ahead.get_by_role("button", name="Reschedule").click()
+    await expect(mentee.locator(".flash-ok")).to_contain_text("The session is moved")
+    await expect(mentee.locator("li.session[data-status='scheduled'] h3")).to_contain_text("11:30")
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT09:00")
+    await mentee.get_by_text("Schedule a session, or log one that already happened").click()
+    await mentee.get_by_label("When (").fill(yesterday)
+    await mentee.get_by_label("It already happened: log it").check()
+    await mentee.get_by_label("Shared notes (for a session that happened)").fill("We read the consumer code.")
+    await mentee.get_by_role("button", name="Save the session").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("The session is saved.")
+    held = mentee.locator("li.session[data-status='logged']")
+    await expect(held.locator(".shared-notes")).to_have_text("We read the consumer code.")
+    await held.locator(".private-note summary").click()
+    await held.get_by_label("Only you can read this").fill("Ada's secret: ask about rebalancing.")
+    await held.get_by_role("button", name="Save my private note").click()
+    await expect(mentee.locator(".flash-ok")).to_contain_text("Your private note is saved")
+    await expect(mentee.locator("li.session[data-status='logged'] textarea")).to_have_value(
+        "Ada's secret: ask about rebalancing."
+    )
+
+    python = mentee.locator("li.goal[data-goal-id='python']")
+    await python.get_by_label("New progress for python (%)").fill("40")
+    await python.get_by_label("Note").fill("wrote a first consumer")
+    await python.get_by_role("button", name="Update python").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("The goal's progress is saved.")
+    python = mentee.locator("li.goal[data-goal-id='python']")
+    await expect(python.locator("progress")).to_have_attribute("value", "40")
+    await expect(python.locator(".history")).to_contain_text("Ada Lovelace: 40% — wrote a first consumer")
+
+    fit = mentee.locator("form.feedback-form[data-kind='fit']")
+    await expect(fit).to_have_count(1)  # asked after the first session that happened
+    await expect(mentee.locator("#health")).to_have_attribute("data-health", "healthy")
+    await assert_accessible_basics(mentee)
+    await shoot(mentee, "mentorship-mentee")
+    await shoot(mentee, "mentorship-mentee", phone=True)
+    await fit.get_by_label("Fit").select_option("good")
+    await fit.get_by_role("button", name="Send feedback").click()
+    await expect(mentee.locator(".flash-ok")).to_have_text("Thank you: your feedback is recorded.")
+    await expect(mentee.locator("form.feedback-form[data-kind='fit']")).to_have_count(0)
+
+    await mentor.goto(page_url)
+    await expect(mentor.locator("li.session[data-status='logged'] .shared-notes")).to_have_text(
+        "We read the consumer code."
+    )
+    assert "rebalancing" not in await mentor.content()  # Ada's private note stays hers
+    rating = mentor.locator("form.feedback-form[data-kind='session']")
+    await rating.get_by_label("Rating").select_option("4")
+    await rating.get_by_role("button", name="Send feedback").click()
+    await expect(mentor.locator(".flash-ok")).to_have_text("Thank you: your feedback is recorded.")
+    await expect(mentor.locator("form.feedback-form[data-kind='session']")).to_have_count(0)
+    await expect(mentor.locator("#health")).to_have_text("healthy")
+    await assert_accessible_basics(mentor)
+    await shoot(mentor, "mentorship-mentor")

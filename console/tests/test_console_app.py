@@ -259,7 +259,7 @@ def test_the_links_in_notification_emails_open_the_matching_console_pages(consol
     expected = {
         "/profile": "/me/profile",
         "/suggestions": "/me/suggestions",
-        "/mentorships/r-1.e 2": "/me/mentorships#m-r-1.e%202",
+        "/mentorships/r-1.e 2": "/me/mentorships/r-1.e%202",
         "/settings/notifications": "/me/settings",
     }
     for link, page in expected.items():

@@ -2,7 +2,8 @@
 
 HR events go to Kafka; profiles registers everyone; employees set their mentoring profiles
 with their own tokens; matching suggests mentors; an admin runs a program round; the
-notifications service fills inboxes.
+notifications service fills inboxes. After the round, the pairs go on in the relationships
+service (``demo_after``): agreements, sessions, feedback, a poor fit re-matched, health.
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from tandem_contracts import encode, new_event, topics
 
 from tandem_cli import kafka_io, views
 from tandem_cli.api import Api
+from tandem_cli.demo_after import AfterTheMatch
 from tandem_cli.demo_org import generate_organisation, mentoring_profiles
 from tandem_cli.errors import CliError
 from tandem_cli.report import fetch_report, print_report
@@ -263,6 +265,18 @@ class Demo:
         inbox = await self._inbox(employee_id)
         return bool(inbox and inbox.get("items"))
 
+    async def after_the_match(self, report: dict[str, Any]) -> None:
+        after = AfterTheMatch(
+            matching=self.matching,
+            relationships=self.relationships,
+            token=lambda sub: self.token(sub, "employee"),
+            names=self.names,
+            goals={i: p.get("goals", []) for i, p in self.patches.items()},
+            console=self.console,
+            timeout_s=self.o.timeout_s,
+        )
+        await after.run(report)
+
     def sample_mentee(self) -> str:
         """The first mentee whose goals some mentor teaches: the demo's protagonist."""
         taught = {s["name"] for i in self.mentors for s in self.patches[i]["skills"]}
@@ -280,7 +294,7 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         demo = Demo(options, client, console)
         if not demo.mentors or not demo.mentees:
             raise CliError("the organisation is too small for mentoring: use --employees 10 or more")
-        for api in (demo.profiles, demo.matching, demo.notifications):
+        for api in (demo.profiles, demo.matching, demo.notifications, demo.relationships):
             await api.ready()
         await demo.publish_organisation()
         await demo.wait_for_profiles()
@@ -292,6 +306,7 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
         for table in views.round_tables(report):
             console.print(table)
         await demo.show_notifications(report, sample)
+        await demo.after_the_match(report)
         # The demo ends as `tandem report <program>` would: health, outcomes, learned weights.
         console.rule(f"tandem report {report['program_id']}")
         print_report(

@@ -206,7 +206,8 @@ def demo(
     secret: Secret = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for each step")] = 120.0,
 ) -> None:
-    """Publish a generated organisation and walk it through profiles, matching and notifications."""
+    """Publish a generated organisation and walk it through profiles, matching, notifications
+    and, after the round, relationships."""
     console = _console()
 
     async def work() -> dict[str, Any]:

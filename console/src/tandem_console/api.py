@@ -47,7 +47,7 @@ def readable_detail(body: Any, status: int) -> str:
 
 
 class Services:
-    """The three services behind one shared httpx client."""
+    """The services behind one shared httpx client."""
 
     def __init__(self, urls: dict[str, str], client: httpx.AsyncClient) -> None:
         self.urls = urls

@@ -20,7 +20,7 @@ from tandem_chassis.logging import get_logger
 
 from tandem_console.api import ApiError, Services
 from tandem_console.config import Settings
-from tandem_console.pages import admin, auth, employee, operations, program_insights
+from tandem_console.pages import admin, auth, employee, mentorship, operations, program_insights
 from tandem_console.session import (
     Forbidden,
     SignInRequired,
@@ -170,6 +170,7 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
     app.include_router(auth.router)
     if settings.env == "dev":
         app.include_router(auth.dev_router)  # absent in prod: its routes answer 404
+    app.include_router(mentorship.router)
     app.include_router(employee.router)
     app.include_router(employee.links)
     app.include_router(admin.router)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from tandem_console.api import Services
 from tandem_console.charts import score_bar
+from tandem_console.names import Names
 from tandem_console.session import FLASH_COOKIE, User, current_user, read_flash, requires
 
 __all__ = [
@@ -59,6 +60,7 @@ def render(
             "flash": read_flash(request),
             "env": settings.env,
             "operator_roles": OPERATOR_ROLES,
+            "names": Names(),  # pages that show people pass the names they looked up
             **context,
         },
         status_code=status_code,

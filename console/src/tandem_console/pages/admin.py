@@ -9,6 +9,7 @@ from starlette.responses import Response
 from tandem_console.api import ApiError
 from tandem_console.charts import Bar, bar_chart, histogram
 from tandem_console.forms import parse_ids, parse_tags
+from tandem_console.names import names_of
 from tandem_console.session import redirect
 from tandem_console.web import Admin, ServicesDep, render
 
@@ -137,7 +138,10 @@ async def round_page(
     program_id: str, round_id: str, request: Request, user: Admin, services: ServicesDep
 ) -> Response:
     report = await services.get("matching", f"/v1/programs/{program_id}/rounds/{round_id}", token=user.token)
-    return render(request, "round.html", user=user, report=report, charts=round_charts(report))
+    people = [p[role] for p in report.get("pairs", []) for role in ("mentee_id", "mentor_id")]
+    people += [u["mentee_id"] for u in report.get("unmatched", [])]
+    names = await names_of(services, user.token, people)
+    return render(request, "round.html", user=user, report=report, charts=round_charts(report), names=names)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -164,6 +168,10 @@ async def mentorships_page(
             hours = max(0.0, (expires - now).total_seconds() / 3600)
             expiring.append(item | {"hours_left": hours})
     expiring.sort(key=lambda item: item["hours_left"])
+    shown = [*active["items"], *expiring]
+    names = await names_of(
+        services, user.token, [m[role] for m in shown for role in ("mentee_id", "mentor_id")]
+    )
     return render(
         request,
         "admin_mentorships.html",
@@ -172,4 +180,5 @@ async def mentorships_page(
         expiring=expiring,
         proposed_total=len(proposed["items"]),
         within_days=within_days,
+        names=names,
     )

@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tandem_console.api import ApiError
 from tandem_console.forms import FormError, format_levelled, parse_levelled, parse_tags
+from tandem_console.names import names_of
 from tandem_console.session import redirect
 from tandem_console.web import Employee, ServicesDep, render
 
@@ -110,7 +111,8 @@ async def save_profile(
 @router.get("/suggestions")
 async def suggestions_page(request: Request, user: Employee, services: ServicesDep) -> Response:
     page = await services.get("matching", f"/v1/mentees/{user.id}/suggestions", token=user.token, limit=5)
-    return render(request, "suggestions.html", user=user, suggestions=page["suggestions"])
+    names = await names_of(services, user.token, [s["mentor_id"] for s in page["suggestions"]])
+    return render(request, "suggestions.html", user=user, suggestions=page["suggestions"], names=names)
 
 
 @router.post("/mentorships")
@@ -125,7 +127,8 @@ async def request_mentor(
         await services.post("matching", "/v1/mentorships", token=user.token, json=body)
     except ApiError as error:
         return redirect("/me/suggestions", error=f"The request was not sent: {error.message}")
-    return redirect("/me/mentorships", ok=f"You asked {mentor_id} to mentor you.")
+    names = await names_of(services, user.token, [mentor_id])
+    return redirect("/me/mentorships", ok=f"You asked {names(mentor_id)} to mentor you.")
 
 
 def _responder(mentorship: dict[str, Any]) -> str:
@@ -152,7 +155,8 @@ async def mentorships_page(request: Request, user: Employee, services: ServicesD
         )
     order = {"proposed": 0, "accepted": 1}
     rows.sort(key=lambda m: (order.get(m["status"], 2), str(m.get("proposed_at") or "")))
-    return render(request, "mentorships.html", user=user, mentorships=rows)
+    names = await names_of(services, user.token, [m["counterpart"] for m in rows])
+    return render(request, "mentorships.html", user=user, mentorships=rows, names=names)
 
 
 async def _act(user: Any, services: Any, mentorship_id: str, action: str, body: Any, done: str) -> Response:
@@ -218,7 +222,7 @@ async def suggestions_link() -> Response:
 
 @links.get("/mentorships/{mentorship_id}")
 async def mentorship_link(mentorship_id: str) -> Response:
-    return RedirectResponse(f"/me/mentorships#m-{quote(mentorship_id)}", status_code=303)
+    return RedirectResponse(f"/me/mentorships/{quote(mentorship_id, safe='')}", status_code=303)
 
 
 @router.get("/settings")

@@ -11,6 +11,7 @@ from tandem_contracts import CloudEvent, EventData, topics
 
 from tandem_matching.adapters.mentor_load import MongoMentorLoads
 from tandem_matching.adapters.mentorships import MongoMentorships
+from tandem_matching.adapters.outcomes import MongoOutcomes
 from tandem_matching.adapters.profiles_projection import ProfileProjection
 from tandem_matching.adapters.programs import MongoPrograms, MongoRounds
 from tandem_matching.config import Settings
@@ -37,7 +38,8 @@ async def build_unit_of_work(rt: ServiceRuntime, settings: Settings) -> UnitOfWo
     mentorships = MongoMentorships(rt.aggregate_store(MENTORSHIPS))
     programs = MongoPrograms(rt.aggregate_store(PROGRAMS))
     rounds = MongoRounds(rt.collection("rounds"))
-    for repository in (profiles, mentorships, programs, rounds):
+    outcomes = MongoOutcomes(rt.collection("outcomes"))
+    for repository in (profiles, mentorships, programs, rounds, outcomes):
         await repository.create_indexes()
     pool = MentorPool(projection=profiles, loads=loads, refresh_interval_s=settings.pool_refresh_interval_s)
     await pool.poll()  # the index is ready before the first request
@@ -47,6 +49,7 @@ async def build_unit_of_work(rt: ServiceRuntime, settings: Settings) -> UnitOfWo
         loads=loads,
         programs=programs,
         rounds=rounds,
+        outcomes=outcomes,
         pool=pool,
         settings=settings,
     )

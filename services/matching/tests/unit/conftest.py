@@ -13,6 +13,7 @@ from tandem_contracts import ProfileRegistered, ProfileSnapshot
 from tandem_matching.adapters.contract import mentorship_event, program_created, round_completed
 from tandem_matching.adapters.profiles_projection import entry_of
 from tandem_matching.config import Settings
+from tandem_matching.domain.learning import RecordedOutcome
 from tandem_matching.domain.lifecycle import State
 from tandem_matching.domain.mentorship import MentorLoad, Mentorship, Seats
 from tandem_matching.domain.model import Person, ProfileEntry
@@ -209,6 +210,17 @@ class FakePrograms:
         return sorted(self.stored.values(), key=lambda p: p.created_at, reverse=True)[:limit]
 
 
+class FakeOutcomes:
+    def __init__(self) -> None:
+        self.items: dict[str, RecordedOutcome] = {}
+
+    async def put(self, outcome: RecordedOutcome) -> None:
+        self.items[outcome.mentorship_id] = outcome
+
+    async def find(self, *, program_id: str | None = None) -> list[RecordedOutcome]:
+        return [o for _, o in sorted(self.items.items()) if program_id in (None, o.program_id)]
+
+
 class FakeRounds:
     def __init__(self) -> None:
         self.stored: dict[str, Round] = {}
@@ -254,6 +266,7 @@ def uow() -> UnitOfWork:
         loads=loads,
         programs=FakePrograms(),
         rounds=FakeRounds(),
+        outcomes=FakeOutcomes(),
         pool=MentorPool(projection=profiles, loads=loads, refresh_interval_s=1.0),
         settings=Settings(proposal_expiry_days=7, max_suggestions=50),
         clock=FakeClock(),

@@ -239,3 +239,22 @@ async def test_leavers_are_erased_after_retention_and_on_request(profiles, servi
     assert document["hr"] == {} and document["mentoring"]["bio"] is None
     view = (await profiles.client.get("/v1/profiles/e-8", headers=hr)).json()
     assert view["status"] == "erased" and view["email"] is None
+
+
+async def test_colleagues_names_are_readable_by_any_employee_and_the_erased_stay_nameless(profiles):
+    await feed(profiles, *[as_record(event(joined(f"n-{n}"), n)) for n in range(3)])
+    await settled(profiles, 3)
+    hr = profiles.token("hr", "hr_integration")
+    assert (await profiles.client.delete("/v1/profiles/n-2", headers=hr)).status_code == 204
+
+    answer = await profiles.client.get(
+        "/v1/names",
+        headers=profiles.token("n-0", "employee"),
+        params=[("id", "n-0"), ("id", "n-1"), ("id", "n-2"), ("id", "nobody")],
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"names": {"n-0": "N-0", "n-1": "N-1"}}
+    too_many = [("id", f"x-{n}") for n in range(201)]
+    refused = await profiles.client.get("/v1/names", headers=hr, params=too_many)
+    assert refused.status_code == 422
+    assert (await profiles.client.get("/v1/names", params=[("id", "n-0")])).status_code == 401

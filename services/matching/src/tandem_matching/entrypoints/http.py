@@ -13,6 +13,8 @@ from tandem_matching.entrypoints.deps import ADMIN, Admin, Uow
 from tandem_matching.entrypoints.schemas import (
     EndRequest,
     EnrollmentIn,
+    InsufficientOutcomesView,
+    LearnedWeightsView,
     MentorshipPage,
     MentorshipRequest,
     ProgramIn,
@@ -20,10 +22,12 @@ from tandem_matching.entrypoints.schemas import (
     ProgramView,
     RoundView,
     SuggestionPage,
+    learned_weights_view,
     program_view,
     round_view,
     suggestion_view,
 )
+from tandem_matching.service_layer import learning as learning_use
 from tandem_matching.service_layer import mentorships as use
 from tandem_matching.service_layer import programs as program_use
 from tandem_matching.service_layer.errors import NotFoundError, RequestRefusedError
@@ -200,3 +204,15 @@ async def run_round(program_id: str, uow: Uow, _admin: Admin) -> RoundView:
 )
 async def get_round(program_id: str, round_id: str, uow: Uow, _admin: Admin) -> RoundView:
     return round_view(await program_use.get_round(uow, program_id, round_id))
+
+
+@router.get(
+    "/programs/{program_id}/weights/learned",
+    response_model=LearnedWeightsView | InsufficientOutcomesView,
+)
+async def get_learned_weights(
+    program_id: str, uow: Uow, _admin: Admin
+) -> LearnedWeightsView | InsufficientOutcomesView:
+    """Weights learned from recorded outcomes, with the evidence; nothing is applied (an admin
+    applies a proposal with the program's weights update)."""
+    return learned_weights_view(program_id, await learning_use.learned_weights(uow, program_id))

@@ -9,12 +9,17 @@ from tandem_contracts import MentorshipSnapshot
 from tandem_matching.domain.model import Eligibility, Weights
 from tandem_matching.domain.programs import Program, Round
 from tandem_matching.domain.suggestions import Suggestion
+from tandem_matching.service_layer.learning import Insufficient, LearnedWeights
 from tandem_matching.service_layer.programs import NewProgram
 
 __all__ = [
+    "ComponentEffectView",
     "EligibilityIn",
     "EndRequest",
     "EnrollmentIn",
+    "HeldOutView",
+    "InsufficientOutcomesView",
+    "LearnedWeightsView",
     "MentorshipPage",
     "MentorshipRequest",
     "ProgramIn",
@@ -24,6 +29,7 @@ __all__ = [
     "SuggestionPage",
     "SuggestionView",
     "WeightsIn",
+    "learned_weights_view",
     "program_view",
     "round_view",
     "suggestion_view",
@@ -244,4 +250,77 @@ def round_view(done: Round) -> RoundView:
         mean_score=report.mean_score,
         min_score=report.min_score,
         mentor_load=report.mentor_load,
+    )
+
+
+class ComponentEffectView(BaseModel):
+    name: str
+    effect: float
+    ci90: tuple[float, float]
+    significant: bool
+
+
+class HeldOutView(BaseModel):
+    metric: Literal["spearman"] = "spearman"
+    current: float
+    proposed: float
+    gain: float
+
+
+class LearnedWeightsView(BaseModel):
+    program_id: str
+    scope: Literal["program", "all_programs"]
+    outcomes_used: int
+    status: Literal["ready"] = "ready"
+    components: list[ComponentEffectView]
+    current_weights: dict[str, float]
+    proposed_weights: dict[str, float]
+    held_out: HeldOutView
+    verdict: str
+
+
+class InsufficientOutcomesView(BaseModel):
+    program_id: str
+    status: Literal["insufficient"] = "insufficient"
+    outcomes_used: int
+    needed: int
+    more_needed: int
+
+
+def _r(value: float) -> float:
+    return round(value, 4)
+
+
+def learned_weights_view(
+    program_id: str, found: LearnedWeights | Insufficient
+) -> LearnedWeightsView | InsufficientOutcomesView:
+    if isinstance(found, Insufficient):
+        return InsufficientOutcomesView(
+            program_id=program_id,
+            outcomes_used=found.outcomes_used,
+            needed=found.needed,
+            more_needed=found.more_needed,
+        )
+    learned = found.learned
+    return LearnedWeightsView(
+        program_id=program_id,
+        scope=found.scope,
+        outcomes_used=learned.outcomes_used,
+        components=[
+            ComponentEffectView(
+                name=c.name,
+                effect=_r(c.effect),
+                ci90=(_r(c.ci90[0]), _r(c.ci90[1])),
+                significant=c.significant,
+            )
+            for c in learned.components
+        ],
+        current_weights={k: _r(v) for k, v in learned.current_weights.items()},
+        proposed_weights={k: _r(v) for k, v in learned.proposed_weights.items()},
+        held_out=HeldOutView(
+            current=_r(learned.held_out_current),
+            proposed=_r(learned.held_out_proposed),
+            gain=_r(learned.gain),
+        ),
+        verdict=learned.verdict,
     )

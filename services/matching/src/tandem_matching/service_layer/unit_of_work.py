@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.config import Settings
+from tandem_matching.domain.learning import RecordedOutcome
 from tandem_matching.domain.lifecycle import State
 from tandem_matching.domain.mentorship import MentorLoad, Mentorship, Seats
 from tandem_matching.domain.model import ProfileEntry
@@ -27,7 +28,7 @@ from tandem_matching.service_layer.clock import utcnow
 if TYPE_CHECKING:
     from tandem_matching.service_layer.pool import MentorPool
 
-__all__ = ["MentorLoads", "Mentorships", "Profiles", "Programs", "Rounds", "UnitOfWork"]
+__all__ = ["MentorLoads", "Mentorships", "Outcomes", "Profiles", "Programs", "Rounds", "UnitOfWork"]
 
 
 class Profiles(Protocol):
@@ -83,6 +84,13 @@ class Rounds(Protocol):
     async def release_lease(self, program_id: str, holder: str) -> None: ...
 
 
+class Outcomes(Protocol):
+    """Recorded outcomes, one per mentorship, beside the breakdown it was proposed with."""
+
+    async def put(self, outcome: RecordedOutcome) -> None: ...
+    async def find(self, *, program_id: str | None = None) -> list[RecordedOutcome]: ...
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -94,6 +102,7 @@ class UnitOfWork:
     loads: MentorLoads
     programs: Programs
     rounds: Rounds
+    outcomes: Outcomes
     pool: MentorPool
     settings: Settings
     clock: Callable[[], datetime] = utcnow

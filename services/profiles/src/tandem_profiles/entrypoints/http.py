@@ -9,7 +9,7 @@ from tandem_chassis import CurrentPrincipal, require_self_or_roles
 from tandem_profiles.domain.profile import InactiveProfileError, Profile
 from tandem_profiles.domain.skills import normalise_skill
 from tandem_profiles.entrypoints.deps import Uow, roles
-from tandem_profiles.entrypoints.schemas import MentoringPatch, ProfilePage, ProfileView
+from tandem_profiles.entrypoints.schemas import MentoringPatch, NamesView, ProfilePage, ProfileView
 from tandem_profiles.service_layer.profiles import (
     ProfileNotFoundError,
     erase_profile,
@@ -20,6 +20,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["profiles"])
 READERS = ("program_admin", "hr_integration")
+MAX_NAMES = 200
 
 
 def _view(profile: Profile) -> ProfileView:
@@ -31,6 +32,24 @@ async def _known(uow: Uow, employee_id: str) -> Profile:
     if loaded is None or not loaded.profile.known:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no profile for employee {employee_id}")
     return loaded.profile
+
+
+@router.get("/names", response_model=NamesView, dependencies=[roles("employee", *READERS)])
+async def get_names(
+    uow: Uow, ids: Annotated[list[str], Query(alias="id", max_length=MAX_NAMES)]
+) -> NamesView:
+    """Display names of colleagues (``?id=a&id=b``), what an org directory shows: names only.
+
+    Unknown and erased people are left out, so callers fall back to the id.
+    """
+    found = await uow.profiles.load_many(sorted({one for one in ids if one}))
+    return NamesView(
+        names={
+            employee_id: loaded.profile.hr.display_name
+            for employee_id, loaded in found.items()
+            if loaded.profile.known and loaded.profile.status != "erased" and loaded.profile.hr.display_name
+        }
+    )
 
 
 @router.get("/profiles/{employee_id}", response_model=ProfileView)

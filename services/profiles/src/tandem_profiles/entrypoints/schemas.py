@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from tandem_profiles.domain.skills import normalise_skill
 
-__all__ = ["MentoringPatch", "ProfilePage", "ProfileView"]
+__all__ = ["MentoringPatch", "NamesView", "ProfilePage", "ProfileView"]
 
 SkillName = Annotated[
     str,
@@ -82,6 +82,10 @@ class ProfileView(BaseModel):
     availability_hours_per_month: int | None = None
     preferences: dict[str, Any] = {}
     groups: list[str] = []
+
+
+class NamesView(BaseModel):
+    names: dict[str, str]
 
 
 class ProfilePage(BaseModel):
