@@ -200,8 +200,9 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
 
     await page.get_by_role("link", name="Learned weights").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Learned weights for Autumn cohort")
-    learned = page.locator("#weights-insufficient, #weights-unavailable")
-    await expect(learned).to_have_count(1)  # too few outcomes (or no learning in this matching yet)
+    # No outcome was recorded against a matching proposal here: the service says how many more.
+    await expect(page.locator("#weights-insufficient")).to_contain_text("30 more")
+    assert await page.get_by_role("button", name="Apply the proposed weights to this program").count() == 0
     await assert_accessible_basics(page)
     await shoot(page, "program-weights")
 
@@ -217,3 +218,4 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
     )
     assert "+33.3 from 3 answers" in result.output
     assert "no answers yet" in next(line for line in result.output.splitlines() if "pulse (mean" in line)
+    assert "30" in next(line for line in result.output.splitlines() if "more needed" in line)
