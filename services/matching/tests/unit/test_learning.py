@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from tandem_matching.domain.assignment import assign
 from tandem_matching.domain.components import COMPONENTS
 from tandem_matching.domain.learning import KEEP, learn, outcome_value
 from tandem_matching.domain.model import Weights
@@ -78,3 +79,23 @@ def test_all_zero_fitted_weights_fall_back_to_the_current_ones():
     y = 5.0 - x.sum(axis=1)  # only ever worse with more of any component
     learned = learn(COMPONENTS, x, y, CURRENT)
     assert learned.proposed_weights == pytest.approx(CURRENT)
+
+
+def test_a_round_with_learned_weights_yields_a_better_synthetic_outcome_than_the_defaults():
+    """History: 300 past pairs, outcomes from `TRUE` plus noise. A new round of 60 mentees and
+    30 mentors (2 seats each), solved by the real assignment with each weight vector; the
+    round's synthetic outcome is the mean true (noise-free) outcome of its pairs."""
+    x, y = synthetic(300, seed=21, weights=TRUE, noise=0.1)
+    learned = learn(COMPONENTS, x, y, CURRENT).proposed_weights
+    rng = np.random.default_rng(22)
+    parts = rng.uniform(0.0, 1.0, size=(60, 30, len(COMPONENTS)))
+    true = np.array([TRUE[name] for name in COMPONENTS])
+
+    def round_outcome(weights: dict[str, float]) -> float:
+        scores = parts @ np.array([weights[name] for name in COMPONENTS])
+        done = assign(scores, np.ones(scores.shape, dtype=bool), np.full(30, 2))
+        assert len(done.pairs) == 60
+        return float(np.mean([parts[i, j] @ true for i, j, _ in done.pairs]))
+
+    with_learned, with_defaults = round_outcome(learned), round_outcome(CURRENT)
+    assert with_learned > with_defaults + 0.01, (with_learned, with_defaults)

@@ -64,6 +64,10 @@ class Program:
             version=self.version + 1,
         )
 
+    def with_weights(self, weights: Weights) -> Program:
+        """The next version scoring with these weights (the next round and suggestions)."""
+        return replace(self, weights=weights, version=self.version + 1)
+
     def with_round(self, round_id: str) -> Program:
         return replace(self, round_ids=(*self.round_ids, round_id), version=self.version + 1)
 

@@ -9,6 +9,7 @@ from tandem_contracts import MentorshipSnapshot
 
 from tandem_matching.adapters.contract import snapshot_of
 from tandem_matching.domain.lifecycle import Action, IllegalTransition, NotPermitted, State
+from tandem_matching.domain.model import Weights
 from tandem_matching.entrypoints.deps import ADMIN, Admin, Uow
 from tandem_matching.entrypoints.schemas import (
     EndRequest,
@@ -22,6 +23,7 @@ from tandem_matching.entrypoints.schemas import (
     ProgramView,
     RoundView,
     SuggestionPage,
+    WeightsIn,
     learned_weights_view,
     program_view,
     round_view,
@@ -204,6 +206,13 @@ async def run_round(program_id: str, uow: Uow, _admin: Admin) -> RoundView:
 )
 async def get_round(program_id: str, round_id: str, uow: Uow, _admin: Admin) -> RoundView:
     return round_view(await program_use.get_round(uow, program_id, round_id))
+
+
+@router.put("/programs/{program_id}/weights", response_model=ProgramView)
+async def put_weights(program_id: str, body: WeightsIn, uow: Uow, _admin: Admin) -> ProgramView:
+    """Replace the program's component weights (how a learned proposal is applied)."""
+    weights = Weights(**body.model_dump())
+    return program_view(await program_use.set_weights(uow, program_id, weights))
 
 
 @router.get(

@@ -24,6 +24,7 @@ __all__ = [
     "get_round",
     "list_programs",
     "run_round",
+    "set_weights",
 ]
 
 ROUND_RUNNING = "round_running"
@@ -86,6 +87,20 @@ async def enroll(
     async def attempt() -> Program:
         program = await get_program(uow, program_id)
         changed = program.enrolled(mentee_ids=mentee_ids, mentor_ids=mentor_ids)
+        if not await uow.programs.save(changed):
+            raise Retry
+        return changed
+
+    async with _program_lock(program_id):
+        return await retry_on_conflict(attempt, what=f"program {program_id}")
+
+
+async def set_weights(uow: UnitOfWork, program_id: str, weights: Weights) -> Program:
+    """Replace the program's weights (e.g. with a learned proposal); rounds and suggestions
+    within the program score with them from now on."""
+
+    async def attempt() -> Program:
+        changed = (await get_program(uow, program_id)).with_weights(weights)
         if not await uow.programs.save(changed):
             raise Retry
         return changed
