@@ -67,6 +67,23 @@ def calendars(message: EmailMessage) -> list[tuple[str | None, Calendar]]:
     ]
 
 
+async def register_the_pair(running) -> None:  # type: ignore[no-untyped-def]
+    """Both parties' profiles, recorded before any relationship event is emitted: the two topics
+    are consumed concurrently, and an email names the counterpart only once their profile is in."""
+    await running.emit(
+        topics.PROFILES,
+        *(
+            ProfileRegistered(employee_id=i, version=1, status="active", email=a, display_name=n)  # type: ignore[arg-type]
+            for i, (n, a) in PEOPLE.items()
+        ),
+    )
+
+    async def recorded() -> bool:
+        return len(await running.uow.recipients.get_many(PEOPLE)) == len(PEOPLE)
+
+    await eventually(recorded, "both parties' profiles recorded", timeout_s=30)
+
+
 def by_kind(sink, address: str, kind: str) -> list[EmailMessage]:  # type: ignore[no-untyped-def]
     return [m for m in sink.to(address) if m["X-Tandem-Notification-Kind"] == kind]
 
@@ -75,13 +92,7 @@ async def test_session_invitations_and_cancellations_reach_both_parties_as_parse
     start_service, smtp_sink
 ):
     running = await start_service()
-    await running.emit(
-        topics.PROFILES,
-        *(
-            ProfileRegistered(employee_id=i, version=1, status="active", email=a, display_name=n)  # type: ignore[arg-type]
-            for i, (n, a) in PEOPLE.items()
-        ),
-    )
+    await register_the_pair(running)
     scheduled = await running.emit(topics.RELATIONSHIPS, session(RelationshipSessionScheduled, "REQUEST", 0))
 
     async def invited() -> bool:
@@ -139,13 +150,7 @@ async def test_session_invitations_and_cancellations_reach_both_parties_as_parse
 
 async def test_an_admins_nudge_emails_both_parties_with_the_message(start_service, smtp_sink):
     running = await start_service()
-    await running.emit(
-        topics.PROFILES,
-        *(
-            ProfileRegistered(employee_id=i, version=1, status="active", email=a, display_name=n)  # type: ignore[arg-type]
-            for i, (n, a) in PEOPLE.items()
-        ),
-    )
+    await register_the_pair(running)
     nudge = RelationshipNudged(
         **PAIR,
         program_id="p-r",
