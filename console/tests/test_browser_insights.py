@@ -9,6 +9,7 @@ console, and `tandem report` prints the same figures.
 import asyncio
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -217,5 +218,6 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
         line for line in result.output.splitlines() if "fit answers" in line
     )
     assert "+33.3 from 3 answers" in result.output
+    assert re.search(r"more needed\s*│\s*30", result.output), result.output
     assert "no answers yet" in next(line for line in result.output.splitlines() if "pulse (mean" in line)
     assert "30" in next(line for line in result.output.splitlines() if "more needed" in line)
