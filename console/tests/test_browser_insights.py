@@ -14,12 +14,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.async_api import expect
+from pymongo import AsyncMongoClient
+from tandem_chassis import AggregateStore
 from tandem_chassis.auth import mint_dev_token
 from tandem_chassis.testing import Platform, eventually, publish_event
 from tandem_cli.main import app as cli
-from tandem_contracts import MentorshipAccepted, MentorshipEnded, topics
+from tandem_contracts import MentorshipAccepted, MentorshipEnded, RelationshipOutcomeRecorded, topics
+from tandem_matching.adapters.mentorships import MongoMentorships
+from tandem_matching.domain.components import COMPONENTS
+from tandem_matching.domain.mentorship import Mentorship
+from tandem_matching.domain.suggestions import Explanation
 from typer.testing import CliRunner
 
 from console.tests.test_browser import assert_accessible_basics, dev_login, person, seed
@@ -221,3 +228,108 @@ async def test_an_admin_reads_health_and_outcomes_keeps_a_note_nudges_and_downlo
     assert re.search(r"more needed\s*│\s*30", result.output), result.output
     assert "no answers yet" in next(line for line in result.output.splitlines() if "pulse (mean" in line)
     assert "30" in next(line for line in result.output.splitlines() if "more needed" in line)
+
+
+async def proposed_with_outcomes(platform: Platform, program_id: str, count: int) -> None:
+    """`count` mentorships of the program as matching proposes them (each with its breakdown, in
+    matching's own store), and their recorded outcomes on the broker: goal fit drives the outcome."""
+    rng = np.random.default_rng(7)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(platform.env["TANDEM_MONGODB_URI"])
+    store = AggregateStore(
+        client[platform.database("matching")]["mentorships"],
+        source="/tandem/matching",
+        topic_prefix=platform.env["TANDEM_KAFKA_TOPIC_PREFIX"],
+    )
+    outcomes = []
+    try:
+        for i in range(count):
+            values = rng.uniform(size=len(COMPONENTS)).round(4).tolist()
+            breakdown = dict(zip(COMPONENTS, values, strict=True))
+            mentorship = Mentorship.proposal(
+                f"{program_id}-m{i}",
+                mentor_id=f"learn-mentor-{i}",
+                mentee_id=f"learn-mentee-{i}",
+                origin="round",
+                score=sum(breakdown.values()) / len(breakdown),
+                explanation=Explanation(breakdown, []),
+                at=datetime.now(UTC) - timedelta(days=200),
+                expiry=timedelta(days=7),
+                program_id=program_id,
+            )
+            assert await MongoMentorships(store).add(mentorship)
+            good = breakdown["goal_fit"] > 0.5
+            outcomes.append(
+                RelationshipOutcomeRecorded(
+                    mentorship_id=mentorship.mentorship_id,
+                    mentor_id=mentorship.mentor_id,
+                    mentee_id=mentorship.mentee_id,
+                    program_id=program_id,
+                    goals_achieved="yes" if good else "no",
+                    would_recommend=int(rng.integers(8, 11) if good else rng.integers(0, 5)),
+                    final_satisfaction=int(rng.integers(4, 6) if good else rng.integers(1, 3)),
+                    recorded_at=datetime.now(UTC),
+                )
+            )
+    finally:
+        await client.close()
+    await publish_event(
+        platform.bootstrap, platform.topic(topics.RELATIONSHIPS), *outcomes, source="tandem-relationships"
+    )
+
+
+async def test_an_admin_reads_the_learned_weights_and_applies_them_to_the_program(
+    platform: Platform, console_on, new_context, shoot
+):
+    base, admin = console_on.url, Api(platform, httpx.AsyncClient(timeout=30))
+    async with admin.client as client:
+        created = await client.post(
+            f"{platform['matching'].url}/v1/programs",
+            json={"name": "Learning cohort"},
+            headers=admin.auth(ADMIN, "program_admin"),
+        )
+        program_id = created.json()["program_id"]
+        await proposed_with_outcomes(platform, program_id, 30)
+        learned_url = f"{platform['matching'].url}/v1/programs/{program_id}/weights/learned"
+
+        async def ready() -> bool:
+            answer = await client.get(learned_url, headers=admin.auth(ADMIN, "program_admin"))
+            return bool(answer.json().get("status") == "ready")
+
+        await eventually(ready, "30 outcomes learned from", 60)
+        learned = (await client.get(learned_url, headers=admin.auth(ADMIN, "program_admin"))).json()
+
+        page = await (await new_context()).new_page()
+        await dev_login(page, base, ADMIN, "program_admin")
+        await page.goto(f"{base}/admin/programs/{program_id}/weights")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Learned weights for Learning cohort")
+        await expect(page.locator("#outcomes-used")).to_contain_text("30 (this program)")
+        await expect(page.locator("#weights-verdict")).to_have_text(learned["verdict"])
+        rows = page.locator("table#components tbody tr")
+        await expect(rows).to_have_count(len(COMPONENTS))
+        goal_fit = next(c for c in learned["components"] if c["name"] == "goal_fit")
+        low, high = goal_fit["ci90"]
+        await expect(page.locator("tr[data-component='goal_fit'] td").nth(1)).to_have_text(
+            f"{low:.3f} to {high:.3f}"
+        )
+        await expect(page.locator("svg#chart-weights-proposed rect.bar")).to_have_count(len(COMPONENTS))
+        await assert_accessible_basics(page)
+        await shoot(page, "program-weights-ready")
+
+        args = ["report", program_id, "--admin", ADMIN, "--secret", platform.env["TANDEM_JWT_SECRET"]]
+        args += ["--relationships-url", platform["relationships"].url]
+        args += ["--matching-url", platform["matching"].url]
+        result = await asyncio.to_thread(CliRunner().invoke, cli, args, env={"COLUMNS": "200"})
+        print(result.output)
+        assert result.exit_code == 0, result.output
+        assert "Learned weights (30 outcomes, scope program)" in result.output
+        printed = next(line for line in result.output.splitlines() if "goal_fit" in line)
+        assert f"[{low:+.3f}, {high:+.3f}]" in printed and "yes" in printed
+
+        await page.get_by_role("button", name="Apply the proposed weights to this program").click()
+        await expect(page.locator(".flash-ok")).to_have_text(
+            "The proposed weights now apply to this program's next rounds."
+        )
+        program_url = f"{platform['matching'].url}/v1/programs/{program_id}"
+        program = (await client.get(program_url, headers=admin.auth(ADMIN, "program_admin"))).json()
+        assert program["weights"] == pytest.approx(learned["proposed_weights"])
+        assert program["weights"] != pytest.approx(learned["current_weights"]), "the defaults were replaced"
