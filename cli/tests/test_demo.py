@@ -54,6 +54,10 @@ async def test_the_demo_walks_a_small_organisation_through_a_matching_round(plat
     assert "ended as not a fit; re-matched" in after
     assert "final assessment: goals achieved yes" in after
     assert "do not happen in this run" in result.output  # no clock offset in the test: said so
+    report = result.output.split("tandem report ")[-1]
+    assert "Program health" in report and "Program outcomes" in report, result.output
+    assert "pairs healthy" in report and "would recommend" in report
+    assert "Learned weights" in report and "more needed" in report  # too few outcomes yet: said so
 
 
 async def test_with_the_relationships_clock_ahead_the_demo_answers_pulses_and_a_quiet_pair_goes_inactive(

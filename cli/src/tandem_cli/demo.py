@@ -22,6 +22,7 @@ from tandem_cli.api import Api
 from tandem_cli.demo_after import AfterTheMatch
 from tandem_cli.demo_org import generate_organisation, mentoring_profiles
 from tandem_cli.errors import CliError
+from tandem_cli.report import fetch_report, print_report
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -306,4 +307,10 @@ async def run_demo(options: DemoOptions, console: Console) -> dict[str, Any]:
             console.print(table)
         await demo.show_notifications(report, sample)
         await demo.after_the_match(report)
+        # The demo ends as `tandem report <program>` would: health, outcomes, learned weights.
+        console.rule(f"tandem report {report['program_id']}")
+        print_report(
+            await fetch_report(demo.relationships, demo.matching, report["program_id"], token=demo.admin),
+            console,
+        )
         return report

@@ -5,12 +5,14 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from tandem_chassis.services import local_url
 
-from tandem_cli import dlq, status, views
-from tandem_cli.demo import DemoOptions, run_demo
+from tandem_cli import dlq, report, status, views
+from tandem_cli.api import Api
+from tandem_cli.demo import ADMIN, DemoOptions, run_demo
 from tandem_cli.errors import CliError
 from tandem_cli.tokens import dev_token, resolve_secret
 
@@ -162,6 +164,32 @@ def dlq_replay(
         console.print(f"replayed {sum(summary.replayed.values())} record(s): {where}")
     else:
         console.print(f"nothing to replay: {summary.dlq_topic} has no new dead letters")
+
+
+@app.command("report")
+def report_command(
+    program_id: Annotated[str, typer.Argument(metavar="PROGRAM", help="the program's id")],
+    admin: Annotated[str, typer.Option(help="a program admin of PROGRAM (the token's subject)")] = ADMIN,
+    relationships_url: RelationshipsUrl = RELATIONSHIPS_URL,
+    matching_url: MatchingUrl = MATCHING_URL,
+    secret: Secret = None,
+) -> None:
+    """A program's health, outcomes and learned weights (small groups withheld, as the services say)."""
+    console = _console()
+
+    async def work() -> report.ProgramReport:
+        token = dev_token(
+            sub=admin, roles=["program_admin"], secret=resolve_secret(secret), ttl=timedelta(hours=1)
+        )
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            return await report.fetch_report(
+                Api("relationships", relationships_url, client),
+                Api("matching", matching_url, client),
+                program_id,
+                token=token,
+            )
+
+    report.print_report(_run(work()), console)
 
 
 @app.command()

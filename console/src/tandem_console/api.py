@@ -53,7 +53,7 @@ class Services:
         self.urls = urls
         self.client = client
 
-    async def call(
+    async def send(
         self,
         service: str,
         method: str,
@@ -63,8 +63,8 @@ class Services:
         json: Any = None,
         params: dict[str, Any] | None = None,
         timeout_s: float | None = None,
-    ) -> Any:
-        """The decoded JSON answer (``None`` for 204); raises :class:`ApiError` otherwise."""
+    ) -> httpx.Response:
+        """The raw answer of a call that succeeded; raises :class:`ApiError` otherwise."""
         try:
             answer = await self.client.request(
                 method,
@@ -84,6 +84,23 @@ class Services:
             except ValueError:
                 body = None
             raise ApiError(service, answer.status_code, readable_detail(body, answer.status_code))
+        return answer
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """The decoded JSON answer (``None`` for 204); raises :class:`ApiError` otherwise."""
+        answer = await self.send(
+            service, method, path, token=token, json=json, params=params, timeout_s=timeout_s
+        )
         if answer.status_code == 204 or not answer.content:
             return None
         return answer.json()

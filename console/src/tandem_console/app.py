@@ -20,7 +20,7 @@ from tandem_chassis.logging import get_logger
 
 from tandem_console.api import ApiError, Services
 from tandem_console.config import Settings
-from tandem_console.pages import admin, auth, employee, mentorship, operations
+from tandem_console.pages import admin, auth, employee, mentorship, operations, program_insights
 from tandem_console.session import (
     Forbidden,
     SignInRequired,
@@ -174,6 +174,7 @@ def build_app(settings: Settings, *, transport: httpx.AsyncBaseTransport | None 
     app.include_router(employee.router)
     app.include_router(employee.links)
     app.include_router(admin.router)
+    app.include_router(program_insights.router)
     app.include_router(operations.router)
     _install_error_pages(app)
     _install_failure_pages(app)
