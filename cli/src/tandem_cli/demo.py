@@ -7,9 +7,8 @@ service (``demo_after``): agreements, sessions, feedback, a poor fit re-matched,
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -22,13 +21,13 @@ from tandem_cli.api import Api
 from tandem_cli.demo_after import AfterTheMatch
 from tandem_cli.demo_org import generate_organisation, mentoring_profiles
 from tandem_cli.errors import CliError
+from tandem_cli.polling import until
 from tandem_cli.report import fetch_report, print_report
 
 __all__ = ["DemoOptions", "run_demo"]
 
 ADMIN = "demo-admin"
 SOURCE = "/tandem-cli/demo"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +54,6 @@ def _progress(console: Console) -> Progress:
         console=console,
         transient=False,
     )
-
-
-async def _until(
-    check: Callable[[], Awaitable[T | None]], *, what: str, timeout_s: float, every_s: float = 0.5
-) -> T:
-    """The first truthy result of ``check``; a :class:`CliError` after ``timeout_s``."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise CliError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        await asyncio.sleep(every_s)
 
 
 class Demo:
@@ -130,7 +115,7 @@ class Demo:
                 progress.update(task, completed=count)
                 return count >= len(self.org)
 
-            await _until(all_there, what="profiles to register the organisation", timeout_s=self.o.timeout_s)
+            await until(all_there, what="profiles to register the organisation", timeout_s=self.o.timeout_s)
 
     async def set_mentoring_profiles(self) -> None:
         gate = asyncio.Semaphore(16)
@@ -188,7 +173,7 @@ class Demo:
 
     async def wait_for_matching(self, mentee: str) -> list[dict[str, Any]]:
         with self.console.status("waiting for matching to see the mentoring profiles…"):
-            found = await _until(
+            found = await until(
                 lambda: self._suggestions(mentee),
                 what=f"suggestions for {mentee}",
                 timeout_s=self.o.timeout_s,
@@ -225,7 +210,7 @@ class Demo:
                 return found if found.get("completed_at") else None
 
             if not report.get("completed_at"):
-                report = await _until(completed, what="the round to complete", timeout_s=self.o.timeout_s)
+                report = await until(completed, what="the round to complete", timeout_s=self.o.timeout_s)
         return report
 
     async def _inbox(self, employee_id: str) -> dict[str, Any] | None:
@@ -248,7 +233,7 @@ class Demo:
         mentor = next((p["mentor_id"] for p in pairs if p["mentee_id"] == mentee), None)
         with self.console.status("waiting for notifications…"):
             try:
-                await _until(
+                await until(
                     lambda: self._has_items(mentee),
                     what="notifications",
                     timeout_s=min(30.0, self.o.timeout_s),

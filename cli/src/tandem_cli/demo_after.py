@@ -8,20 +8,19 @@ without a session) need time to pass: they happen in a demo only when the relati
 runs with a dev clock offset (``TANDEM_CLOCK_OFFSET_S``), and the demo says which was the case.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.console import Console
 
 from tandem_cli.api import Api
 from tandem_cli.errors import CliError
+from tandem_cli.polling import until
 
 __all__ = ["AfterTheMatch", "Pair"]
 
-T = TypeVar("T")
 PULSE_AFTER = timedelta(days=30)  # the relationships service's first pulse survey
 INACTIVE_WEEKLY = timedelta(days=21)  # 3x a weekly cadence without a session
 STEP_WAIT_S = 90.0  # the service takes its time-driven steps every minute by default
@@ -38,19 +37,6 @@ class Pair:
 
 
 ROLES = ("steady", "completed", "not a fit", "goes quiet", "low pulse")
-
-
-async def _until(
-    check: Callable[[], Awaitable[T | None]], *, what: str, timeout_s: float, every_s: float = 0.5
-) -> T:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise CliError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        await asyncio.sleep(every_s)
 
 
 class AfterTheMatch:
@@ -99,7 +85,7 @@ class AfterTheMatch:
         return None
 
     async def _answer(self, pair: Pair, by: str, kind: str, **answers: Any) -> None:
-        request = await _until(
+        request = await until(
             lambda: self._open_request(pair, by, kind),
             what=f"the {kind} feedback request of {by}",
             timeout_s=self.timeout_s,
@@ -139,7 +125,7 @@ class AfterTheMatch:
                 async def opened(pair: Pair = pair) -> dict[str, Any] | None:
                     return await self._relationship(pair, pair.mentee)
 
-                await _until(
+                await until(
                     opened,
                     what=f"the relationship of {pair.mentee} and {pair.mentor}",
                     timeout_s=self.timeout_s,
@@ -215,7 +201,7 @@ class AfterTheMatch:
 
         with self.console.status(f"waiting for matching to re-match {self.name(pair.mentee)}…"):
             try:
-                proposals = await _until(new_proposal, what="the new proposal", timeout_s=self.timeout_s)
+                proposals = await until(new_proposal, what="the new proposal", timeout_s=self.timeout_s)
             except CliError:  # every other mentor within the program's terms may be full
                 proposals = []
         if any(p["mentor_id"] == pair.mentor for p in proposals):
@@ -242,7 +228,7 @@ class AfterTheMatch:
         pair.story.append("the mentor's final assessment: goals achieved partly, would recommend 8/10")
 
     async def final(self, pair: Pair, *, achieved: str, recommend: int) -> None:
-        found = await _until(
+        found = await until(
             lambda: self._open_request(pair, pair.mentee, "final"),
             what=f"the final assessment of {pair.mentee}",
             timeout_s=self.timeout_s,
@@ -288,7 +274,7 @@ class AfterTheMatch:
                 pair.story.append(f"pulse survey answered: mentee satisfaction {satisfaction}/5")
 
     async def _answer_pulse(self, pair: Pair, by: str, satisfaction: int) -> None:
-        request = await _until(
+        request = await until(
             lambda: self._open_request(pair, by, "pulse"),
             what=f"the pulse survey of {by}",
             timeout_s=STEP_WAIT_S,
@@ -313,7 +299,7 @@ class AfterTheMatch:
                 with self.console.status(
                     f"waiting for {self.name(pair.mentee)}'s quiet pair to go inactive…"
                 ):
-                    await _until(inactive, what="the quiet pair to go inactive", timeout_s=STEP_WAIT_S)
+                    await until(inactive, what="the quiet pair to go inactive", timeout_s=STEP_WAIT_S)
                 pair.story.append(
                     "no session for 3x the weekly cadence: inactive, the program's admins alerted"
                 )
