@@ -365,7 +365,10 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", f"{REL}/feedback"): {"kind": "session", "session_rating": 1},
     ("POST", f"{REL}/admin-notes"): {"text": "an admin's note"},
     ("POST", f"{REL}/nudge"): {"message": "time to meet"},
+    ("PUT", "/v1/programs/{program_id}/weights"): {"goal_fit": 0.5, "seniority": 0.5},
 }
+# Query strings where an endpoint needs one to do anything.
+QUERIES: dict[tuple[str, str], dict[str, str]] = {("GET", "/v1/names"): {"id": VICTIM}}
 SCIM = ("hr-bot", ("hr_integration",))
 ADMIN_P = (ADMIN, ("program_admin",))
 # Who may call each endpoint on the victim's resources (one legitimate caller is enough).
@@ -374,6 +377,7 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("PATCH", "/v1/profiles/{employee_id}"): EMPLOYEE(VICTIM),
     ("DELETE", "/v1/profiles/{employee_id}"): (HR, ("hr_integration",)),
     ("GET", "/v1/profiles"): ADMIN_P,
+    ("GET", "/v1/names"): EMPLOYEE(INTRUDER),
     ("GET", "/scim/v2/Users"): SCIM,
     ("POST", "/scim/v2/Users"): SCIM,
     ("GET", "/scim/v2/Users/{user_id}"): SCIM,
@@ -406,6 +410,8 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
     ("GET", "/v1/programs/{program_id}"): ADMIN_P,
     ("POST", "/v1/programs/{program_id}/enrollments"): ADMIN_P,
     ("POST", "/v1/programs/{program_id}/rounds"): ADMIN_P,
+    ("GET", "/v1/programs/{program_id}/weights/learned"): ADMIN_P,
+    ("PUT", "/v1/programs/{program_id}/weights"): ADMIN_P,
     ("GET", "/v1/programs/{program_id}/rounds/{round_id}"): ADMIN_P,
     ("GET", "/v1/employees/{employee_id}/notifications"): EMPLOYEE(VICTIM),
     ("POST", "/v1/notifications/{notification_id}/read"): EMPLOYEE(VICTIM),
@@ -440,6 +446,8 @@ LEGITIMATE: dict[tuple[str, str], Principal] = {
 # An employee acting on the victim's things is refused with 403, except where "not yours"
 # is answered as "not found" so that others' ids are not confirmed.
 HIDDEN_AS_404 = {("POST", "/v1/notifications/{notification_id}/read")}
+# Open to every signed-in colleague, like an org directory: display names only.
+DIRECTORY = {("GET", "/v1/names")}
 # Destructive calls go last in the "gets through" pass, so the others still find their data.
 LAST = [
     ("POST", f"{REL}/sessions/{{session_id}}/cancel"),
@@ -483,7 +491,11 @@ async def call(
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     return await world.services[op.service].client.request(
-        op.method, op.url(ids or world.ids), json=BODIES.get(op.key), headers=headers
+        op.method,
+        op.url(ids or world.ids),
+        json=BODIES.get(op.key),
+        params=QUERIES.get(op.key),
+        headers=headers,
     )
 
 
@@ -503,7 +515,7 @@ def test_every_endpoint_is_in_the_matrix(service_settings):
         for method in methods
     }
     assert found == set(LEGITIMATE), f"new or removed endpoints: {found ^ set(LEGITIMATE)}"
-    assert len(found) == 44 + 22
+    assert len(found) == 44 + 25  # + relationships' 22, profiles' names, matching's learned weights
 
 
 async def refuses_missing_expired_forged_and_wrong_kind_tokens(world: World) -> list[str]:
@@ -526,6 +538,12 @@ async def refuses_an_employee_acting_on_someone_elses_data(world: World) -> list
     failures = []
     for op in operations(world):
         answer = await call(world, op, intruder)
+        if op.key in DIRECTORY:
+            if answer.status_code != 200 or set(answer.json()) != {"names"}:
+                failures.append(
+                    f"{op.method} {op.path} as a colleague: {answer.status_code} {answer.text[:200]}"
+                )
+            continue
         allowed = {403, 404} if op.key in HIDDEN_AS_404 else {403}
         if answer.status_code not in allowed:
             failures.append(
