@@ -1,10 +1,19 @@
 """Unit tests of the chassis concurrency helpers: no I/O."""
 
 import asyncio
+import contextlib
 
 import pytest
 import structlog
-from tandem_chassis.concurrency import ConflictError, Retry, every, keyed_lock, retry_on_conflict
+from tandem_chassis.concurrency import (
+    ConflictError,
+    Retry,
+    every,
+    keyed_lock,
+    retry_on_conflict,
+    stop_tasks,
+    wait_event,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -113,3 +122,49 @@ async def test_every_with_a_wake_event_runs_again_as_soon_as_it_is_set() -> None
     with pytest.raises(asyncio.CancelledError):
         await task
     assert runs == 2
+
+
+async def test_every_with_a_wake_event_ends_when_cancelled_as_the_event_is_set() -> None:
+    """The race that hung a service's shutdown: on Python 3.11 ``asyncio.wait_for`` swallowed a
+    cancellation arriving in the turn the wake event was set, so the loop went on forever."""
+    wake = asyncio.Event()
+    waiting = asyncio.Event()
+
+    async def job() -> None:
+        waiting.set()
+
+    task = asyncio.create_task(every("woken", 3600, job, wake=wake))
+    await waiting.wait()
+    await asyncio.sleep(0)
+    wake.set()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done, "the cancelled loop is still running"
+    assert task.cancelled()
+
+
+async def test_wait_event_says_whether_the_event_was_set() -> None:
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    asyncio.get_running_loop().call_soon(event.set)
+    assert await wait_event(event, 5) is True
+
+
+async def test_stop_tasks_ends_the_cancellable_and_leaves_a_stubborn_task_behind() -> None:
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    polite = asyncio.create_task(asyncio.sleep(3600))
+    rude = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await stop_tasks([polite, rude], grace_s=0.2)
+    assert polite.cancelled()
+    assert not rude.done(), "the shutdown went on without waiting forever"
+    release.set()
+    rude.cancel()
+    await asyncio.wait({rude}, timeout=5)
+    assert rude.done()

@@ -6,6 +6,9 @@
   after the last attempt it raises :class:`ConflictError`, which the HTTP layer answers with 409.
 - :func:`every` runs a job on an interval; a failure is logged with its traceback (a bug is loud
   the first time) and the next run waits longer, up to a ceiling, until a run succeeds.
+- :func:`stop_tasks` cancels tasks and waits a bounded time for them: a shutdown never hangs.
+- :func:`wait_event` waits for an event or a timeout and, unlike ``asyncio.wait_for`` on Python
+  3.11, never swallows a cancellation that arrives as the event is set.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from tandem_chassis.logging import get_logger
 
-__all__ = ["ConflictError", "Retry", "every", "keyed_lock", "retry_on_conflict"]
+__all__ = ["ConflictError", "Retry", "every", "keyed_lock", "retry_on_conflict", "stop_tasks", "wait_event"]
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -102,5 +105,37 @@ async def every(
         if wake is None:
             await asyncio.sleep(interval_s)
             continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), interval_s)
+        await wait_event(wake, interval_s)
+
+
+async def wait_event(event: asyncio.Event, timeout_s: float) -> bool:
+    """Wait until ``event`` is set or ``timeout_s`` has passed; True when it was set.
+
+    ``asyncio.wait_for`` on Python 3.11 returns normally when the task is cancelled in the same
+    loop turn as the event is set, so a loop around it never ends and a shutdown that awaits the
+    cancelled task hangs (gh-86296, fixed in 3.12); ``asyncio.timeout`` re-raises the
+    cancellation.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    return event.is_set()
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[object]], *, grace_s: float = 10.0) -> None:
+    """Cancel ``tasks`` and wait up to ``grace_s`` for them to end; log the ones that did not.
+
+    A task that ignores its cancellation (a bug) is left behind with an error in the log, so a
+    shutdown goes on instead of hanging.
+    """
+    pending = {task for task in tasks if not task.done()}
+    for task in pending:
+        task.cancel()
+    if not pending:
+        return
+    ended, stuck = await asyncio.wait(pending, timeout=grace_s)
+    for task in ended:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a task had failed before shutdown", task=task.get_name(), exc_info=task.exception())
+    for task in stuck:
+        log.error("a task did not end when cancelled; shutdown goes on without it", task=task.get_name())

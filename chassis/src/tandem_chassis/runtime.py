@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tandem_chassis.auth import JwtVerifier
-from tandem_chassis.concurrency import ConflictError
+from tandem_chassis.concurrency import ConflictError, stop_tasks
 from tandem_chassis.consumer import BatchHandler, EventHandler, subscribe
 from tandem_chassis.health import ReadinessCheck, health_router
 from tandem_chassis.http_edge import AuthFailures, EdgePolicy, HttpEdge, Refusal, bounded_validation_errors
@@ -128,11 +128,7 @@ class ServiceRuntime:
         log.info("service started", database=self.settings.database_name)
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._background)
         self._background.clear()
         if self.relay is not None:
             await self.relay.stop()

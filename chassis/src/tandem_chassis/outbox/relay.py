@@ -7,7 +7,6 @@ writes to aggregate documents (their writers are the only ones).
 """
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from tandem_contracts import CloudEvent, encode
 
-from tandem_chassis.concurrency import every
+from tandem_chassis.concurrency import every, stop_tasks
 from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
 from tandem_chassis.outbox.lease import RelayLease
@@ -116,9 +115,7 @@ class OutboxRelay:
         """Stop the loop, then publish what is committed (bounded): events of the last writes."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_tasks([self._task])
         try:
             await asyncio.wait_for(self.drain_once(), SHUTDOWN_DRAIN_S)
         except Exception:  # the next start publishes them; shutdown goes on

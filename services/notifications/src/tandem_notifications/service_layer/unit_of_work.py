@@ -6,12 +6,12 @@ objects, so no store document reaches the service layer.
 """
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from tandem_chassis.concurrency import wait_event
 from tandem_contracts import EventData, ProfileSnapshot
 
 from tandem_notifications.config import Settings
@@ -116,8 +116,7 @@ class DeliverySignals:
     async def wait(self, channel: str, timeout_s: float) -> None:
         """Return when ``channel`` is rung (since the last wait) or after ``timeout_s``."""
         event = self._event(channel)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout_s)
+        await wait_event(event, timeout_s)
         event.clear()
 
 
