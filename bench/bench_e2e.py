@@ -7,7 +7,7 @@ For each rate, on its own topics and databases (isolated as the root conftest's
 
 1. baseline: the same joined records published at the same rate to a fresh topic and read by a
    bare aiokafka consumer — the raw Kafka round trip on this machine at this moment;
-2. the three services as separate processes (``tandem_chassis.testing.Platform``), notifications
+2. the four services as separate processes (``tandem_chassis.testing.Platform``), notifications
    pointed at a real SMTP sink (aiosmtpd, in this process) via ``TANDEM_SMTP_HOST``/``_PORT``;
    joined events, each with a unique email, published at the rate for ``--seconds``; each one's
    latency runs from its publish to the SMTP receipt of the welcome email to its address. A
@@ -47,6 +47,7 @@ from benchlib import (
     CostMeter,
     RssSampler,
     add_out_argument,
+    command_breakdown_table,
     cost_table,
     delete_topics,
     finite_or_none,
@@ -67,7 +68,7 @@ from services.notifications.tests.support import SmtpSink
 KAFKA = os.environ.get("TANDEM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("TANDEM_MONGODB_URI", "mongodb://127.0.0.1:27017")
 SECRET = "bench-secret-for-dev-mode-only-0123456789"
-SERVICES = ("profiles", "matching", "notifications")
+SERVICES = ("profiles", "matching", "notifications", "relationships")
 SETTLE_S = 3.0  # after every service is ready, before the idle memory sample
 HEADERS = BytesHeaderParser(policy=default_policy)
 
@@ -177,14 +178,17 @@ async def kafka_round_trip(prefix: str, rate: float, seconds: float, wait: float
     return result
 
 
-async def store_commands(platform: Platform) -> dict[str, float]:
-    """Store commands each service has sent so far, from its ``/metrics``."""
+async def store_commands(platform: Platform) -> dict[str, dict[str, float]]:
+    """Store commands each service has sent so far by "command collection", from its ``/metrics``."""
     counts = {}
     async with httpx.AsyncClient(timeout=10) as client:
         for name in SERVICES:
-            text = (await client.get(f"{platform[name].url}/metrics")).text
-            counts[name] = sum(store_commands_of(text).values())
+            counts[name] = store_commands_of((await client.get(f"{platform[name].url}/metrics")).text)
     return counts
+
+
+def difference(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {key: count - before.get(key, 0.0) for key, count in after.items() if count > before.get(key, 0.0)}
 
 
 def collect_welcomes(sink: SmtpSink, seen: int, arrived: dict[str, float], emails: dict[str, str]) -> int:
@@ -314,7 +318,13 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
         result["memory_mib"] = {name: {"idle": idle[name], "peak": peaks[name]} for name in SERVICES}
         result["cost"] = {
             "cpu": meter.cpu,
-            "commands": {name: commands_after[name] - commands_before[name] for name in SERVICES},
+            "commands": {
+                name: sum(difference(commands_after[name], commands_before[name]).values())
+                for name in SERVICES
+            },
+        }
+        result["commands_by_collection"] = {
+            name: difference(commands_after[name], commands_before[name]) for name in SERVICES
         }
         return result
     except Exception:
@@ -401,6 +411,12 @@ def markdown(figures: dict[str, Any]) -> str:
                     "Kafka round trip (baseline)": one["kafka"]["cost"],
                     "services → welcome email": one["pipeline"]["cost"],
                 },
+            ),
+            "",
+            *command_breakdown_table(
+                f"{one['rate']:g} joined/s",
+                one["pipeline"]["sent"],
+                one["pipeline"]["commands_by_collection"],
             ),
         ]
     lines += [

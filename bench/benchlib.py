@@ -144,15 +144,35 @@ def cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
+def _label(labels: str, name: str) -> str:
+    return labels.split(f'{name}="', 1)[1].split('"', 1)[0] if f'{name}="' in labels else ""
+
+
 def store_commands_of(metrics_text: str) -> dict[str, float]:
-    """``tandem_store_commands_total`` by command, from a service's Prometheus ``/metrics`` text."""
+    """``tandem_store_commands_total`` by "command collection", from a service's ``/metrics``."""
     counts: dict[str, float] = {}
     for line in metrics_text.splitlines():
         if line.startswith("tandem_store_commands_total{"):
             labels, value = line.rsplit(" ", 1)
-            command = labels.split('command="', 1)[1].split('"', 1)[0]
-            counts[command] = counts.get(command, 0.0) + float(value)
+            key = f"{_label(labels, 'command')} {_label(labels, 'collection')}".strip()
+            counts[key] = counts.get(key, 0.0) + float(value)
     return counts
+
+
+def command_breakdown_table(title: str, events: int, commands: dict[str, dict[str, float]]) -> list[str]:
+    """Where the store commands go: per service, command and collection, per 1,000 events."""
+    rows = sorted(
+        ((service, key, count) for service, by_key in commands.items() for key, count in by_key.items()),
+        key=lambda row: -row[2],
+    )
+    lines = [
+        f"#### {title}: store commands by service, command and collection (per 1,000 events)",
+        "",
+        "| service | command collection | per 1,000 events |",
+        "|---|---|---:|",
+    ]
+    lines += [f"| {s} | `{k}` | {per_thousand(c, events):,.0f} |" for s, k, c in rows if c > 0]
+    return lines
 
 
 class CostMeter:

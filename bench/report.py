@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchlib import cost_table
+from benchlib import command_breakdown_table, cost_table
 
 __all__ = ["draw", "render"]
 
-SERVICES = ("profiles", "matching", "notifications")
+SERVICES = ("profiles", "matching", "notifications", "relationships")
 DETAIL_FILES = {
     "ingest": "ingest.md",
     "e2e": "e2e.md",
@@ -92,7 +92,7 @@ def _e2e(report: dict[str, Any]) -> list[str]:
         return lines + _missing("e2e", report)
     wait = f["wait_s"]
     lines += [
-        f"The three services as separate processes, notifications sending to a real SMTP sink; joined "
+        f"The four services as separate processes, notifications sending to a real SMTP sink; joined "
         f"events (each a new employee with a unique email) published at a fixed rate for {f['seconds']:g} s; "
         f"latency from publish to the SMTP receipt of that address's welcome email. Each joined employee "
         f"also gets a complete-your-profile email, so the sink receives {f['emails_per_event']} emails per "
@@ -123,7 +123,9 @@ def _e2e(report: dict[str, Any]) -> list[str]:
     ]
     for one in f["rates"]:
         memory = one["pipeline"]["memory_mib"]
-        cells = [f"{memory[s]['idle']:.0f} → {memory[s]['peak']:.0f}" for s in SERVICES]
+        cells = [
+            f"{memory[s]['idle']:.0f} → {memory[s]['peak']:.0f}" if s in memory else "—" for s in SERVICES
+        ]
         lines.append(f"| {one['rate']:g} | " + " | ".join(cells) + " |")
     for one in f["rates"]:
         if "cost" in one["pipeline"]:
@@ -131,6 +133,15 @@ def _e2e(report: dict[str, Any]) -> list[str]:
             if "cost" in one["kafka"]:
                 paths = {"Kafka round trip (baseline)": one["kafka"]["cost"], **paths}
             lines += ["", *cost_table(f"{one['rate']:g} joined/s", one["pipeline"]["sent"], paths)]
+        if "commands_by_collection" in one["pipeline"]:
+            lines += [
+                "",
+                *command_breakdown_table(
+                    f"{one['rate']:g} joined/s",
+                    one["pipeline"]["sent"],
+                    one["pipeline"]["commands_by_collection"],
+                ),
+            ]
     return [*lines, ""]
 
 
@@ -446,18 +457,19 @@ def _panel_suggest(axis: Any, benches: dict[str, Any]) -> None:
 
 def _panel_memory(axis: Any, benches: dict[str, Any]) -> None:
     f = benches["e2e"]
-    labels = list(SERVICES)
+    measured = [s for s in SERVICES if s in f["rates"][0]["pipeline"]["memory_mib"]]  # older runs: 3
+    labels = list(measured)
     series: dict[str, list[float]] = {}
     for one in f["rates"]:
         memory = one["pipeline"]["memory_mib"]
-        series.setdefault("idle (first rate)", [memory[s]["idle"] for s in SERVICES])
-        series[f"peak at {one['rate']:g}/s"] = [memory[s]["peak"] for s in SERVICES]
+        series.setdefault("idle (first rate)", [memory[s]["idle"] for s in measured])
+        series[f"peak at {one['rate']:g}/s"] = [memory[s]["peak"] for s in measured]
     suggest = benches.get("suggest_http")
     if suggest:
         labels.append(f"matching,\n{suggest['mentors']:,} mentors")
         for name in series:
             series[name].append(0.0)
-        series["matching, suggestion bench peak"] = [0.0] * len(SERVICES) + [
+        series["matching, suggestion bench peak"] = [0.0] * len(measured) + [
             max(suggest["memory_mib"]["startup_peak"], suggest["memory_mib"]["queries_peak"])
         ]
     _bars(axis, labels, series)

@@ -4,7 +4,15 @@ import asyncio
 import json
 
 import pytest
-from tandem_chassis import AggregateStore, PermanentError, ServiceRuntime, upsert_if_newer
+from tandem_chassis import (
+    AggregateStore,
+    PermanentError,
+    ServiceRuntime,
+    Upsert,
+    upsert_if_newer,
+    upsert_many_if_newer,
+)
+from tandem_chassis.metrics import STORE_COMMANDS
 from tandem_chassis.outbox import AggregateWrite, OutboxRelay
 from tandem_chassis.testing import as_record, eventually, publish_raw, read_topic
 from tandem_contracts import EmployeeJoined, EmployeeLeft, ProfileRegistered, new_event, topics
@@ -96,6 +104,74 @@ async def test_a_stale_snapshot_never_overwrites_a_newer_one(service_settings, m
     assert not await upsert_if_newer(collection, "e-1", 2, {"name": "two again"})
     assert await upsert_if_newer(collection, "e-1", 3, {"name": "three"})
     assert (await collection.find_one({"_id": "e-1"}))["name"] == "three"
+
+
+def _commands(collection: str) -> float:
+    return sum(
+        s.value
+        for s in STORE_COMMANDS.collect()[0].samples
+        if s.name.endswith("_total") and s.labels["collection"] == collection
+    )
+
+
+async def test_a_batch_of_snapshots_keeps_the_newest_of_each_in_two_commands(service_settings):
+    from tandem_chassis.mongo import connect
+
+    settings = service_settings(service="batch")
+    client = connect(settings)  # the counting client services use
+    collection = client[settings.database_name]["batch_projection"]
+    try:
+        await collection.insert_one({"_id": "e-1", "version": 5, "name": "five", "secret": "s"})
+        before = _commands("batch_projection")
+        stored = await upsert_many_if_newer(
+            collection,
+            [
+                Upsert("e-1", 4, {"name": "stale"}),
+                Upsert("e-1", 6, {"name": "six"}, unset=("secret",)),
+                Upsert("e-2", 1, {"name": "one"}),
+                Upsert("e-2", 3, {"name": "three"}),
+                Upsert("e-2", 2, {"name": "two"}),
+            ],
+        )
+        assert _commands("batch_projection") - before == 2, "one read of versions, one bulk write"
+        assert stored == {"e-1", "e-2"}
+        documents = {d["_id"]: d async for d in collection.find({})}
+        assert documents["e-1"] == {"_id": "e-1", "version": 6, "name": "six"}
+        assert documents["e-2"] == {"_id": "e-2", "version": 3, "name": "three"}
+        assert await upsert_many_if_newer(collection, [Upsert("e-2", 3, {"name": "again"})]) == set()
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+
+async def test_a_batch_that_loses_a_race_to_a_newer_snapshot_keeps_the_newer(service_settings, mongo_client):
+    collection = mongo_client[service_settings().database_name]["raced"]
+
+    class NewerLandsAfterTheRead:
+        """The collection, with a concurrent writer storing e-2 version 9 just after the first read."""
+
+        raced = False
+
+        def find(self, *args, **kwargs):
+            async def read():
+                found = [d async for d in collection.find(*args, **kwargs)]
+                if not self.raced:
+                    self.raced = True
+                    await collection.insert_one({"_id": "e-2", "version": 9, "name": "nine"})
+                for d in found:
+                    yield d
+
+            return read()
+
+        def __getattr__(self, name):
+            return getattr(collection, name)
+
+    stored = await upsert_many_if_newer(
+        NewerLandsAfterTheRead(), [Upsert("e-1", 1, {"name": "one"}), Upsert("e-2", 2, {"name": "two"})]
+    )
+    assert stored == {"e-1"}
+    documents = {d["_id"]: d["name"] async for d in collection.find({})}
+    assert documents == {"e-1": "one", "e-2": "nine"}
 
 
 async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_processed(service_settings):

@@ -7,11 +7,11 @@ from tandem_chassis.mongo import connect
 pytestmark = pytest.mark.integration
 
 
-def _count(command: str) -> float:
-    return STORE_COMMANDS.labels(command)._value.get()
+def _count(command: str, collection: str = "things") -> float:
+    return STORE_COMMANDS.labels(command, collection)._value.get()
 
 
-async def test_every_command_a_service_client_sends_is_counted_by_name(service_settings) -> None:
+async def test_every_command_a_client_sends_is_counted_by_name_and_collection(service_settings) -> None:
     settings = service_settings(service="metrics")
     client = connect(settings)
     try:
@@ -29,6 +29,7 @@ async def test_every_command_a_service_client_sends_is_counted_by_name(service_s
             "update": 2,
             "delete": 1,
         }
+        assert _count("find", "other") == 0, "a command counts for the collection it names only"
     finally:
         await client.drop_database(settings.database_name)
         await client.close()

@@ -2,7 +2,7 @@
 
 from tandem_chassis.auth import CurrentPrincipal, Principal, require_roles, require_self_or_roles
 from tandem_chassis.consumer import Delivery, PermanentError
-from tandem_chassis.outbox import AggregateStore, OutboxRelay, upsert_if_newer
+from tandem_chassis.outbox import AggregateStore, OutboxRelay, Upsert, upsert_if_newer, upsert_many_if_newer
 from tandem_chassis.runtime import ServiceRuntime, serve
 from tandem_chassis.settings import ServiceSettings
 
@@ -15,8 +15,10 @@ __all__ = [
     "Principal",
     "ServiceRuntime",
     "ServiceSettings",
+    "Upsert",
     "require_roles",
     "require_self_or_roles",
     "serve",
     "upsert_if_newer",
+    "upsert_many_if_newer",
 ]

@@ -25,8 +25,9 @@ EVENTS_PUBLISHED = Counter(
 )
 STORE_COMMANDS = Counter(
     "tandem_store_commands_total",
-    "Commands this process sent to its MongoDB-protocol store (find, insert, update, ...)",
-    ["command"],
+    "Commands this process sent to its MongoDB-protocol store (find, insert, update, ...), by the"
+    " collection they name",
+    ["command", "collection"],
 )
 HTTP_REFUSED = Counter(
     "tandem_http_refused_total",

@@ -10,12 +10,17 @@ __all__ = ["connect"]
 Document = dict[str, object]
 
 
+_NO_COLLECTION = frozenset({"ping", "hello", "isMaster", "ismaster", "endSessions", "buildInfo"})
+
+
 class CommandCounter(monitoring.CommandListener):
     """Counts the store commands a service sends (``tandem_store_commands_total``): the figure
     that says what an event costs the store, stable however loaded the machine is."""
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        STORE_COMMANDS.labels(event.command_name).inc()
+        target = event.command.get(event.command_name)
+        collection = target if isinstance(target, str) and event.command_name not in _NO_COLLECTION else ""
+        STORE_COMMANDS.labels(event.command_name, collection).inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

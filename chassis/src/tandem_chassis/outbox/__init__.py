@@ -23,6 +23,21 @@ entry the relay had already published (a phantom event). One relay per collectio
 """
 
 from tandem_chassis.outbox.relay import OutboxRelay
-from tandem_chassis.outbox.store import AggregateStore, AggregateWrite, outbox_of, upsert_if_newer
+from tandem_chassis.outbox.store import (
+    AggregateStore,
+    AggregateWrite,
+    Upsert,
+    outbox_of,
+    upsert_if_newer,
+    upsert_many_if_newer,
+)
 
-__all__ = ["AggregateStore", "AggregateWrite", "OutboxRelay", "outbox_of", "upsert_if_newer"]
+__all__ = [
+    "AggregateStore",
+    "AggregateWrite",
+    "OutboxRelay",
+    "Upsert",
+    "outbox_of",
+    "upsert_if_newer",
+    "upsert_many_if_newer",
+]

@@ -11,6 +11,7 @@ write and its commit record is covered by the relay reading ``outbox_seq`` (see
 """
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,10 +27,12 @@ __all__ = [
     "AggregateStore",
     "AggregateWrite",
     "Document",
+    "Upsert",
     "commits_of",
     "entry_id",
     "outbox_of",
     "upsert_if_newer",
+    "upsert_many_if_newer",
 ]
 
 Document = dict[str, Any]
@@ -329,6 +332,66 @@ async def upsert_if_newer(
     except DuplicateKeyError:
         return False  # the stored version is equal or newer: a stale or repeated event
     return result.upserted_id is not None or result.modified_count > 0
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """One snapshot for :func:`upsert_many_if_newer`: ``fields`` to set, ``unset`` to drop."""
+
+    key: str
+    version: int
+    fields: Document
+    unset: tuple[str, ...] = ()
+
+    def update(self) -> Document:
+        update: Document = {"$set": {**self.fields, "version": self.version}}
+        if self.unset:
+            update["$unset"] = dict.fromkeys(self.unset, "")
+        return update
+
+
+async def upsert_many_if_newer(
+    collection: AsyncCollection[Document], snapshots: Sequence[Upsert]
+) -> set[str]:
+    """:func:`upsert_if_newer` for a batch in two commands: one read of the stored versions (by
+    ``_id``), one bulk write of the newer snapshots (the newest per key). The keys stored."""
+    newest: dict[str, Upsert] = {}
+    for snapshot in snapshots:
+        known = newest.get(snapshot.key)
+        if known is None or snapshot.version > known.version:
+            newest[snapshot.key] = snapshot
+    if not newest:
+        return set()
+    stored = {
+        d["_id"]: d.get("version", 0)
+        async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
+    }
+    fresh = [s for s in newest.values() if stored.get(s.key, 0) < s.version]
+    if not fresh:
+        return set()
+    writes = [
+        UpdateOne({"_id": s.key, "version": {"$lt": s.version}}, s.update(), upsert=True) for s in fresh
+    ]
+    try:
+        await collection.bulk_write(writes, ordered=False)
+    # A newer version landed since the read (a duplicate key on the upsert). FerretDB then answers
+    # without nModified, which pymongo reports as a KeyError: redo them one by one.
+    except (BulkWriteError, KeyError):
+        for snapshot in fresh:  # the unordered bulk write may have stored some: idempotent
+            await _upsert_one(collection, snapshot)
+        now = {
+            d["_id"]: d.get("version")
+            async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
+        }
+        return {s.key for s in fresh if now.get(s.key) == s.version}
+    return {s.key for s in fresh}
+
+
+async def _upsert_one(collection: AsyncCollection[Document], snapshot: Upsert) -> None:
+    with contextlib.suppress(DuplicateKeyError):  # an equal or newer version is stored
+        await collection.update_one(
+            {"_id": snapshot.key, "version": {"$lt": snapshot.version}}, snapshot.update(), upsert=True
+        )
 
 
 def _as_utc(moment: datetime) -> datetime:

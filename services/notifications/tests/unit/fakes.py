@@ -40,7 +40,10 @@ class FakeRecipients:
     versions: dict[str, int] = field(default_factory=dict)
     overrides: dict[str, Preferences] = field(default_factory=dict)
 
-    async def apply(self, snapshot: ProfileSnapshot) -> bool:
+    async def apply_many(self, snapshots: Iterable[ProfileSnapshot]) -> set[str]:
+        return {s.employee_id for s in snapshots if await self._apply(s)}
+
+    async def _apply(self, snapshot: ProfileSnapshot) -> bool:
         if self.versions.get(snapshot.employee_id, 0) >= snapshot.version:
             return False
         erased = snapshot.status == "erased"

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 from tandem_chassis import Delivery, ServiceRuntime
 from tandem_chassis.concurrency import every
+from tandem_chassis.consumer import BatchItem
 from tandem_contracts import CloudEvent, EventData, topics
 
 from tandem_relationships.adapters.claims import MongoStepClaims
@@ -50,6 +51,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def on_profile(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await events.on_profile_event(uow(), event, data, delivery)
 
+    async def on_profiles(items: list[BatchItem]) -> None:
+        await events.on_profile_events(uow(), items)
+
     async def on_program(event: CloudEvent, data: EventData, delivery: Delivery) -> None:
         await events.on_program_event(uow(), event, data, delivery)
 
@@ -57,7 +61,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         await every("time-driven steps", settings.steps_interval_s, lambda: take_due_steps(uow()))
 
     runtime.subscribe(topics.MENTORSHIPS, on_mentorship)
-    runtime.subscribe(topics.PROFILES, on_profile)
+    runtime.subscribe(topics.PROFILES, on_profile, batch_handler=on_profiles)
     runtime.subscribe(topics.PROGRAMS, on_program)
     runtime.run_in_background(steps, "time-driven steps")
     return app

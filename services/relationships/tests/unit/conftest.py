@@ -1,6 +1,6 @@
 """In-memory fakes of the relationships service's Protocols, and a unit of work built on them."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
@@ -115,7 +115,10 @@ class FakePeople:
     async def many(self, employee_ids: Sequence[str]) -> dict[str, Person]:
         return {i: self.people[i] for i in employee_ids if i in self.people}
 
-    async def record(self, person: Person) -> bool:
+    async def record_many(self, persons: Iterable[Person]) -> set[str]:
+        return {person.employee_id for person in persons if self._record(person)}
+
+    def _record(self, person: Person) -> bool:
         stored = self.people.get(person.employee_id)
         if stored is not None and stored.version >= person.version:
             return False

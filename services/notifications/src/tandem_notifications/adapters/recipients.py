@@ -7,7 +7,7 @@ Only what notifying needs is kept: email, display name, status and notification 
 from collections.abc import Iterable
 
 from pymongo.asynchronous.collection import AsyncCollection
-from tandem_chassis import upsert_if_newer
+from tandem_chassis import Upsert, upsert_many_if_newer
 from tandem_contracts import ProfileSnapshot
 
 from tandem_notifications.adapters.mongo import DatabaseOf, Document
@@ -32,6 +32,21 @@ def from_document(document: Document) -> Recipient:
     )
 
 
+def _upsert(snapshot: ProfileSnapshot) -> Upsert:
+    erased = snapshot.status == "erased"
+    fields: Document = {
+        "employee_id": snapshot.employee_id,
+        "status": snapshot.status,
+        "email": None if erased else snapshot.email,
+        "display_name": None if erased else snapshot.display_name,
+        "notification_preferences": (
+            None if erased else snapshot.notification_preferences.model_dump(mode="json")
+        ),
+    }
+    # erasure also forgets the preferences the employee set here
+    return Upsert(snapshot.employee_id, snapshot.version, fields, ("preferences_override",) if erased else ())
+
+
 class MongoRecipients:
     def __init__(self, database: DatabaseOf) -> None:
         self._database = database
@@ -40,26 +55,10 @@ class MongoRecipients:
     def collection(self) -> AsyncCollection[Document]:
         return self._database()[COLLECTION]
 
-    async def apply(self, snapshot: ProfileSnapshot) -> bool:
-        """Store ``snapshot`` unless a newer version is already stored; erasure keeps no personal data."""
-        erased = snapshot.status == "erased"
-        fields: Document = {
-            "employee_id": snapshot.employee_id,
-            "status": snapshot.status,
-            "email": None if erased else snapshot.email,
-            "display_name": None if erased else snapshot.display_name,
-            "notification_preferences": (
-                None if erased else snapshot.notification_preferences.model_dump(mode="json")
-            ),
-        }
-        collection = self.collection
-        stored = bool(await upsert_if_newer(collection, snapshot.employee_id, snapshot.version, fields))
-        if erased:
-            await collection.update_one(
-                {"_id": snapshot.employee_id, "preferences_override": {"$exists": True}},
-                {"$unset": {"preferences_override": ""}},
-            )
-        return stored
+    async def apply_many(self, snapshots: Iterable[ProfileSnapshot]) -> set[str]:
+        """Store each snapshot unless a newer version is already stored (two store commands for the
+        batch); erasure keeps no personal data. The employees whose snapshot was stored."""
+        return await upsert_many_if_newer(self.collection, [_upsert(snapshot) for snapshot in snapshots])
 
     async def get(self, employee_id: str) -> Recipient | None:
         found = await self.collection.find_one({"_id": employee_id})

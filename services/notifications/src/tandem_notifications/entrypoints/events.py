@@ -16,7 +16,7 @@ from tandem_contracts import CloudEvent, EventData, MentorshipSnapshot, ProfileS
 from tandem_notifications.domain.notices import Notice
 from tandem_notifications.service_layer.mentorships import mentorship_changed, program_notice
 from tandem_notifications.service_layer.notify import record_notices, release_held
-from tandem_notifications.service_layer.recipients import profile_changed
+from tandem_notifications.service_layer.recipients import profiles_changed
 from tandem_notifications.service_layer.relationships import relationship_notice
 from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
@@ -44,7 +44,7 @@ class EventEntrypoints:
     # --- batches: the events' own effects in order, then all their deliveries at once ---
 
     async def on_profiles(self, items: list[BatchItem]) -> None:
-        notices = [await profile_changed(self.uow, e, _profile(d)) for e, d, _ in items]
+        notices = await profiles_changed(self.uow, [(e, _profile(d)) for e, d, _ in items])
         await self._record("profiles", notices)
         await release_held(self.uow, _employees(d for _, d, _ in items))
 

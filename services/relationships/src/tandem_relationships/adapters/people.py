@@ -1,9 +1,9 @@
 """The people projection (from ``tandem.profiles``) and each person's calendar feed secret."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from tandem_chassis import Upsert, upsert_many_if_newer
 
 from tandem_relationships.adapters import Document
 from tandem_relationships.domain.people import Person
@@ -27,20 +27,21 @@ class MongoPeople:
         cursor = self.collection.find({"_id": {"$in": list(employee_ids)}})
         return {document["_id"]: _person(document) async for document in cursor}
 
-    async def record(self, person: Person) -> bool:
-        """Store the profile fields unless this or a newer version is stored; erasure also
-        drops the feed secret."""
-        fields = person.model_dump(exclude={"employee_id", "feed_secret"})
-        update: Document = {"$set": fields}
-        if person.status == "erased":
-            update["$unset"] = {"feed_secret": ""}
-        try:
-            result = await self.collection.update_one(
-                {"_id": person.employee_id, "version": {"$lt": person.version}}, update, upsert=True
-            )
-        except DuplicateKeyError:
-            return False  # an equal or newer version is stored: a stale or repeated event
-        return result.upserted_id is not None or result.modified_count > 0
+    async def record_many(self, persons: Iterable[Person]) -> set[str]:
+        """Store each person's profile fields unless this or a newer version is stored (two store
+        commands for the batch); erasure also drops the feed secret. The ids stored."""
+        return await upsert_many_if_newer(
+            self.collection,
+            [
+                Upsert(
+                    person.employee_id,
+                    person.version,
+                    person.model_dump(exclude={"employee_id", "feed_secret", "version"}),
+                    ("feed_secret",) if person.status == "erased" else (),
+                )
+                for person in persons
+            ],
+        )
 
     async def set_feed_secret(self, employee_id: str, secret: str) -> None:
         # Upsert: someone may read their feed before their profile reached this service.

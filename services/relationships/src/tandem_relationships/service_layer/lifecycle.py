@@ -1,6 +1,7 @@
 """Use cases driven by other services' events: mentorships open and close relationships,
 programs set their terms, profiles say who people are and when they are erased."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from tandem_contracts import EventData, MentorshipSnapshot, ProfileSnapshot, ProgramCreated
@@ -14,7 +15,7 @@ from tandem_relationships.service_layer.changes import change
 from tandem_relationships.service_layer.ports import UnitOfWork
 from tandem_relationships.service_layer.sessions import attendees_of
 
-__all__ = ["close_relationship", "open_relationship", "record_profile", "record_program"]
+__all__ = ["close_relationship", "open_relationship", "record_profile", "record_profiles", "record_program"]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -77,26 +78,35 @@ async def record_program(uow: UnitOfWork, program: ProgramCreated) -> None:
 
 
 async def record_profile(uow: UnitOfWork, profile: ProfileSnapshot, *, event_id: str) -> None:
-    """Keep who the person is (for invitations); on ``profile.erased`` forget what they wrote
-    (and what admins wrote about their pairs)."""
-    erased = profile.status == "erased"
-    await uow.people.record(
+    """:func:`record_profiles` for one event."""
+    await record_profiles(uow, [profile])
+
+
+async def record_profiles(uow: UnitOfWork, profiles: Sequence[ProfileSnapshot]) -> None:
+    """Keep who the people are (for invitations; one write for the batch); on ``profile.erased``
+    forget what the person wrote (and what admins wrote about their pairs)."""
+    await uow.people.record_many(
         Person(
             employee_id=profile.employee_id,
             version=profile.version,
             status=profile.status,
-            email=None if erased else profile.email,
-            display_name=None if erased else profile.display_name,
+            email=None if profile.status == "erased" else profile.email,
+            display_name=None if profile.status == "erased" else profile.display_name,
         )
+        for profile in profiles
     )
-    if not erased:
-        return
-    touched = [*await uow.relationships.of_employee(profile.employee_id)]
-    touched += await uow.relationships.noted_by(profile.employee_id)  # an erased admin's notes
+    for profile in profiles:
+        if profile.status == "erased":
+            await _erase(uow, profile.employee_id)
+
+
+async def _erase(uow: UnitOfWork, employee_id: str) -> None:
+    touched = [*await uow.relationships.of_employee(employee_id)]
+    touched += await uow.relationships.noted_by(employee_id)  # an erased admin's notes
     for mentorship_id in dict.fromkeys(r.mentorship_id for r in touched):
 
         def erase(stored: Relationship, now: datetime) -> tuple[None, list[EventData]]:
-            erase_person(stored, profile.employee_id)
+            erase_person(stored, employee_id)
             return None, []
 
         await change(uow, mentorship_id, erase, missing_ok=True)

@@ -7,7 +7,7 @@ an in-memory one.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -83,8 +83,8 @@ class PeopleRepository(Protocol):
 
     async def many(self, employee_ids: Sequence[str]) -> dict[str, Person]: ...
 
-    async def record(self, person: Person) -> bool:
-        """Store the profile part of ``person`` unless a newer version is stored."""
+    async def record_many(self, persons: Iterable[Person]) -> set[str]:
+        """Store the profile part of each person unless a newer version is stored; the ids stored."""
 
     async def set_feed_secret(self, employee_id: str, secret: str) -> None: ...
 
