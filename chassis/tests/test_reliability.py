@@ -318,3 +318,32 @@ async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_ba
     assert [record.key for record in dead] == [b"poison"]
     assert max(batches) > 1, "events were handed over in batches"
     assert "poison" not in handled
+
+
+async def test_a_relay_lease_is_renewed_only_when_half_spent_and_held_by_one_relay(service_settings):
+    from datetime import timedelta
+
+    from tandem_chassis.mongo import connect
+    from tandem_chassis.outbox.lease import RelayLease
+
+    settings = service_settings(service="lease")
+    client = connect(settings)
+    collection = client[settings.database_name]["leased"]
+    try:
+        first = RelayLease(collection, holder="a", duration=timedelta(seconds=1))
+        second = RelayLease(collection, holder="b", duration=timedelta(seconds=1))
+        assert await first.hold()
+        before = _commands("leased_relay")
+        assert all([await first.hold() for _ in range(20)])
+        assert _commands("leased_relay") == before, "a fresh lease is held without a store command"
+        assert not await second.hold()
+        await asyncio.sleep(0.6)  # past half of it: the next pass renews
+        assert await first.hold()
+        assert _commands("leased_relay") == before + 3  # second's failed take (2), first's renewal
+        await asyncio.sleep(0.6)
+        assert not await second.hold(), "renewed in time: still the first relay's"
+        await first.release()
+        assert await second.hold()
+    finally:
+        await client.drop_database(settings.database_name)
+        await client.close()
