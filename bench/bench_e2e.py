@@ -178,13 +178,18 @@ async def kafka_round_trip(prefix: str, rate: float, seconds: float, wait: float
     return result
 
 
-async def store_commands(platform: Platform) -> dict[str, dict[str, float]]:
-    """Store commands each service has sent so far by "command collection", from its ``/metrics``."""
-    counts = {}
+async def store_commands(
+    platform: Platform,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Store commands each service has sent so far by "command collection", and the seconds the
+    store took to answer them, from each service's ``/metrics``."""
+    counts, seconds = {}, {}
     async with httpx.AsyncClient(timeout=10) as client:
         for name in SERVICES:
-            counts[name] = store_commands_of((await client.get(f"{platform[name].url}/metrics")).text)
-    return counts
+            text = (await client.get(f"{platform[name].url}/metrics")).text
+            counts[name] = store_commands_of(text)
+            seconds[name] = store_commands_of(text, "tandem_store_command_seconds_total")
+    return counts, seconds
 
 
 def difference(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -300,7 +305,7 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
             records, emails = joined(f"{run}p", int(rate * seconds))
             emails = {email.lower(): employee_id for email, employee_id in emails.items()}
             seen = len(sink.snapshot())
-            commands_before = await store_commands(platform)
+            commands_before, seconds_before = await store_commands(platform)
             with CostMeter(processes) as meter:
                 sent_at, achieved = await publish_at_rate(topic, records, rate)
                 arrived: dict[str, float] = {}
@@ -308,7 +313,7 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
                 while len(arrived) < len(records) and time.monotonic() < deadline:
                     await asyncio.sleep(0.25)
                     seen = collect_welcomes(sink, seen, arrived, emails)
-            commands_after = await store_commands(platform)
+            commands_after, seconds_after = await store_commands(platform)
             peaks = sampler.peaks()
         result = summarise(sent_at, arrived, achieved)
         result["startup_s"] = startup_s
@@ -325,6 +330,9 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
         }
         result["commands_by_collection"] = {
             name: difference(commands_after[name], commands_before[name]) for name in SERVICES
+        }
+        result["store_seconds_by_collection"] = {
+            name: difference(seconds_after[name], seconds_before[name]) for name in SERVICES
         }
         return result
     except Exception:
@@ -417,6 +425,7 @@ def markdown(figures: dict[str, Any]) -> str:
                 f"{one['rate']:g} joined/s",
                 one["pipeline"]["sent"],
                 one["pipeline"]["commands_by_collection"],
+                one["pipeline"].get("store_seconds_by_collection"),
             ),
         ]
     lines += [

@@ -148,30 +148,48 @@ def _label(labels: str, name: str) -> str:
     return labels.split(f'{name}="', 1)[1].split('"', 1)[0] if f'{name}="' in labels else ""
 
 
-def store_commands_of(metrics_text: str) -> dict[str, float]:
-    """``tandem_store_commands_total`` by "command collection", from a service's ``/metrics``."""
+def store_commands_of(metrics_text: str, metric: str = "tandem_store_commands_total") -> dict[str, float]:
+    """``metric`` (store commands, or with ``tandem_store_command_seconds_total`` the seconds the
+    store took to answer them) by "command collection", from a service's ``/metrics``."""
     counts: dict[str, float] = {}
     for line in metrics_text.splitlines():
-        if line.startswith("tandem_store_commands_total{"):
+        if line.startswith(metric + "{"):
             labels, value = line.rsplit(" ", 1)
             key = f"{_label(labels, 'command')} {_label(labels, 'collection')}".strip()
             counts[key] = counts.get(key, 0.0) + float(value)
     return counts
 
 
-def command_breakdown_table(title: str, events: int, commands: dict[str, dict[str, float]]) -> list[str]:
-    """Where the store commands go: per service, command and collection, per 1,000 events."""
+def command_breakdown_table(
+    title: str,
+    events: int,
+    commands: dict[str, dict[str, float]],
+    seconds: dict[str, dict[str, float]] | None = None,
+) -> list[str]:
+    """Where the store commands go: per service, command and collection, per 1,000 events, with
+    the seconds the store took to answer them (largest first) when ``seconds`` is given."""
+    seconds = seconds or {}
     rows = sorted(
-        ((service, key, count) for service, by_key in commands.items() for key, count in by_key.items()),
-        key=lambda row: -row[2],
+        (
+            (service, key, count, seconds.get(service, {}).get(key))
+            for service, by_key in commands.items()
+            for key, count in by_key.items()
+        ),
+        key=lambda row: (-(row[3] or 0.0), -row[2]),
     )
     lines = [
         f"#### {title}: store commands by service, command and collection (per 1,000 events)",
         "",
-        "| service | command collection | per 1,000 events |",
-        "|---|---|---:|",
+        "| service | command collection | commands / 1,000 events | store answer s / 1,000 events |",
+        "|---|---|---:|---:|",
     ]
-    lines += [f"| {s} | `{k}` | {per_thousand(c, events):,.0f} |" for s, k, c in rows if c > 0]
+    lines += [
+        f"| {s} | `{k}` | {per_thousand(c, events):,.0f} | "
+        + (f"{per_thousand(t, events):.2f}" if t is not None else "—")
+        + " |"
+        for s, k, c, t in rows
+        if c > 0
+    ]
     return lines
 
 

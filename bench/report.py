@@ -140,6 +140,7 @@ def _e2e(report: dict[str, Any]) -> list[str]:
                     f"{one['rate']:g} joined/s",
                     one["pipeline"]["sent"],
                     one["pipeline"]["commands_by_collection"],
+                    one["pipeline"].get("store_seconds_by_collection"),
                 ),
             ]
     return [*lines, ""]

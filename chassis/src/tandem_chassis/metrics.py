@@ -10,6 +10,7 @@ __all__ = [
     "HANDLER_SECONDS",
     "HTTP_REFUSED",
     "STORE_COMMANDS",
+    "STORE_COMMAND_SECONDS",
 ]
 
 EVENTS_CONSUMED = Counter("tandem_events_consumed_total", "Events handled successfully", ["topic", "type"])
@@ -27,6 +28,11 @@ STORE_COMMANDS = Counter(
     "tandem_store_commands_total",
     "Commands this process sent to its MongoDB-protocol store (find, insert, update, ...), by the"
     " collection they name",
+    ["command", "collection"],
+)
+STORE_COMMAND_SECONDS = Counter(
+    "tandem_store_command_seconds_total",
+    "Seconds from sending each store command to its answer, by command and the collection it names",
     ["command", "collection"],
 )
 HTTP_REFUSED = Counter(

@@ -2,7 +2,7 @@
 
 from pymongo import AsyncMongoClient, monitoring
 
-from tandem_chassis.metrics import STORE_COMMANDS
+from tandem_chassis.metrics import STORE_COMMAND_SECONDS, STORE_COMMANDS
 from tandem_chassis.settings import ServiceSettings
 
 __all__ = ["connect"]
@@ -14,19 +14,29 @@ _NO_COLLECTION = frozenset({"ping", "hello", "isMaster", "ismaster", "endSession
 
 
 class CommandCounter(monitoring.CommandListener):
-    """Counts the store commands a service sends (``tandem_store_commands_total``): the figure
-    that says what an event costs the store, stable however loaded the machine is."""
+    """Counts the store commands a service sends (``tandem_store_commands_total``) and the time
+    the store took to answer them (``tandem_store_command_seconds_total``), by command and
+    collection: the figures that say what an event costs the store."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, int], tuple[str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         target = event.command.get(event.command_name)
         collection = target if isinstance(target, str) and event.command_name not in _NO_COLLECTION else ""
         STORE_COMMANDS.labels(event.command_name, collection).inc()
+        self._pending[(event.request_id, event.operation_id or 0)] = (event.command_name, collection)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self._finished(event)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self._finished(event)
+
+    def _finished(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent) -> None:
+        labels = self._pending.pop((event.request_id, event.operation_id or 0), None)
+        if labels is not None:
+            STORE_COMMAND_SECONDS.labels(*labels).inc(event.duration_micros / 1e6)
 
 
 def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:

@@ -1,5 +1,7 @@
 """The profile projection keeps the newest snapshot, obeys leavers, and replays identically."""
 
+from typing import Any
+
 import pytest
 from tandem_contracts import ProfileUpdated
 
@@ -73,5 +75,36 @@ async def test_a_batch_stores_the_newest_snapshot_per_employee_and_never_goes_ba
         assert stored == {"ada": (3, 7), "bob": (2, 2), "cyd": (1, cyd.level)}
         seqs = [d["seq"] async for d in database["profiles"].find({})]
         assert len(set(seqs)) == 3, "every stored snapshot has its own sequence number"
+    finally:
+        await mongo_client.drop_database(database.name)
+
+
+async def test_changes_since_a_number_are_found_by_their_notes_not_by_scanning(
+    mongo_client, isolated_settings, make
+):
+    from tandem_matching.adapters.profiles_projection import ProfileProjection
+
+    database = mongo_client[f"tandem_matching_changes_{isolated_settings['TANDEM_DB_SUFFIX']}"]
+    projection = ProfileProjection(database["profiles"], database["counters"])
+    commands: list[dict[str, Any]] = []
+    try:
+        await projection.apply_many([make.mentor(f"m{n}", 1) for n in range(50)])
+        seen = await projection.last_seq()
+        assert {e.employee_id for e in await projection.changed_since(0)} == {f"m{n}" for n in range(50)}
+        assert await projection.changed_since(seen) == []
+        await projection.apply_many([make.mentor("m3", 2), make.mentor("new", 1)])
+        await projection.apply(make.mentor("m7", 2))
+
+        original_find = database["profiles"].find
+
+        def recording_find(query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            commands.append(query)
+            return original_find(query, *args, **kwargs)
+
+        projection.collection.find = recording_find  # type: ignore[method-assign]
+        changed = await projection.changed_since(seen)
+        assert sorted((e.employee_id, e.version) for e in changed) == [("m3", 2), ("m7", 2), ("new", 1)]
+        assert len(commands) == 1 and set(commands[0]) == {"_id"}, "by id, never a scan of the projection"
+        assert sorted(commands[0]["_id"]["$in"]) == ["m3", "m7", "new"]
     finally:
         await mongo_client.drop_database(database.name)

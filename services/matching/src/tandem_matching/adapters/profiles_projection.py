@@ -19,6 +19,7 @@ __all__ = ["ProfileProjection", "entry_of"]
 
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
+_LOOKUP_LIMIT = 20_000  # more changes than this since the last read: read the whole projection
 
 
 def _fields_of(snapshot: ProfileSnapshot) -> Document:
@@ -80,6 +81,9 @@ class ProfileProjection:
     def __init__(self, collection: AsyncCollection[Document], counters: AsyncCollection[Document]) -> None:
         self.collection = collection
         self.counters = counters
+        # ``_id`` = sequence number, ``employee_id``: what changed since a number, found by ``_id``
+        # (``$in``, which the local store answers without scanning the projection)
+        self.changes = collection.database[f"{collection.name}_changes"]
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([(SEQ_FIELD, ASCENDING)])
@@ -95,9 +99,19 @@ class ProfileProjection:
         assert counter is not None
         return int(counter["value"])
 
+    async def _log(self, employee_ids: list[str], last: int) -> None:
+        """Note the numbers ``last - len + 1 .. last`` as changes of these employees, before the
+        writes they number (a write that then loses its race leaves a harmless extra note)."""
+        first = last - len(employee_ids) + 1
+        await self.changes.insert_many(
+            [{"_id": seq, "employee_id": e} for seq, e in enumerate(employee_ids, start=first)], ordered=False
+        )
+
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
         """Store ``snapshot`` unless an equal or newer version is stored; True if stored."""
-        fields = _fields_of(snapshot) | {SEQ_FIELD: await self._next_seq()}
+        seq = await self._next_seq()
+        await self._log([snapshot.employee_id], seq)
+        fields = _fields_of(snapshot) | {SEQ_FIELD: seq}
         try:
             result = await self.collection.update_one(
                 {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
@@ -127,6 +141,7 @@ class ProfileProjection:
         if not fresh:
             return 0
         last = await self._next_seq(len(fresh))
+        await self._log([s.employee_id for s in fresh], last)
         writes = [
             UpdateOne(
                 {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
@@ -153,6 +168,19 @@ class ProfileProjection:
         return _entry(document) if document is not None else None
 
     async def changed_since(self, seq: int) -> list[ProfileEntry]:
-        """Snapshots written after ``seq`` (all of them for 0), in no particular order."""
-        cursor = self.collection.find({SEQ_FIELD: {"$gt": seq}} if seq > 0 else {})
-        return [_entry(document) async for document in cursor]
+        """Snapshots written after ``seq`` (all of them for 0), in no particular order.
+
+        After a number, by the change notes (``_id`` lookups, a cost that does not grow with the
+        projection); a long gap or 0 reads the whole projection instead.
+        """
+        last = await self.last_seq()
+        if seq <= 0 or last - seq > _LOOKUP_LIMIT:
+            return [_entry(document) async for document in self.collection.find({})]
+        if last <= seq:
+            return []
+        notes = self.changes.find({"_id": {"$in": list(range(seq + 1, last + 1))}}, {"employee_id": 1})
+        employee_ids = list(dict.fromkeys([note["employee_id"] async for note in notes]))
+        if not employee_ids:
+            return []
+        cursor = self.collection.find({"_id": {"$in": employee_ids}})
+        return [_entry(document) async for document in cursor if int(document.get(SEQ_FIELD, 0)) > seq]
