@@ -281,7 +281,7 @@ async def pipeline(prefix: str, rate: float, seconds: float, wait: float, log_di
         "TANDEM_DB_SUFFIX": run,
         "TANDEM_ENV": "dev",
         "TANDEM_JWT_SECRET": SECRET,
-        "TANDEM_LOG_LEVEL": "WARNING",
+        "TANDEM_LOG_LEVEL": os.environ.get("TANDEM_BENCH_LOG_LEVEL", "WARNING"),  # DEBUG: pass timings
         "TANDEM_SMTP_HOST": "127.0.0.1",
         "TANDEM_SMTP_PORT": str(sink.port),
     }
