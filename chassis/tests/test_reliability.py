@@ -67,6 +67,42 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
         await runtime.broker.stop()
 
 
+async def test_an_aggregate_whose_earlier_entry_the_relay_missed_waits_for_it(service_settings, mongo_client):
+    """The relay reads the outbox in the store's natural order (the local store sorts only by
+    reading everything); an aggregate whose earlier entry lies beyond the batch waits for it."""
+    settings = service_settings(service="natural")
+    runtime = ServiceRuntime(settings)
+    collection = mongo_client[settings.database_name]["aggregates"]
+    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
+    from tandem_chassis.kafka import ensure_topics
+
+    await ensure_topics(settings=settings)
+    await runtime.broker.start()
+    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
+    try:
+        a = {"employee_id": "a", "status": "active"}
+        assert await store.create(
+            "a", {"n": 1}, [ProfileRegistered(**a, version=1), ProfileRegistered(**a, version=2)]
+        )
+        assert await store.create(
+            "b", {"n": 1}, [ProfileRegistered(employee_id="b", status="active", version=1)]
+        )
+        first = await store.outbox.find_one({"aggregate_id": "a", "seq": 1})
+        await store.outbox.delete_one({"_id": first["_id"]})
+        await store.outbox.insert_one(first)  # natural order now: a:2, b:1, a:1
+
+        assert await relay.drain_once() == 1, "b's entry goes; a's second waits for its first"
+        assert await relay.drain_once() == 2
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=3)
+        assert [(r.key, json.loads(r.value)["version"]) for r in records if r.key == b"a"] == [
+            (b"a", 1),
+            (b"a", 2),
+        ]
+        assert await store.outbox.count_documents({}) == 0
+    finally:
+        await runtime.broker.stop()
+
+
 async def test_a_batch_of_hundreds_of_updates_to_one_database_lands_in_one_bulk_write(
     mongo_client, service_settings
 ):

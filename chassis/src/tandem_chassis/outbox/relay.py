@@ -22,6 +22,7 @@ from tandem_chassis.metrics import EVENTS_PUBLISHED
 from tandem_chassis.outbox.lease import RelayLease
 from tandem_chassis.outbox.policy import Pending, decide, spent_commits, unclear_aggregates
 from tandem_chassis.outbox.store import Document, commits_of, outbox_of
+from tandem_chassis.outbox.store import entry_id as id_of_entry
 
 __all__ = ["OutboxRelay"]
 
@@ -58,14 +59,43 @@ class OutboxRelay:
             published += await self._drain(collection)
         return published
 
+    async def _read(self, outbox: AsyncCollection[Document]) -> tuple[list[Document], set[str]]:
+        """The oldest entries (up to a batch), sorted by aggregate and sequence, and the ids of
+        those that must wait for an earlier entry of their aggregate that this read missed.
+
+        The entries come in the store's natural (insertion) order, not sorted by the store: the
+        local store sorts by reading the whole collection, which made every pass cost as much as
+        the outbox is long. Entries are inserted in sequence order per aggregate, so the oldest
+        batch holds each aggregate's earliest entries; one ``_id`` lookup of each aggregate's
+        predecessor checks that, and an aggregate whose predecessor is still there waits.
+        """
+        entries = await outbox.find({}).limit(self.batch_size).to_list()
+        entries.sort(key=lambda entry: entry["_id"])
+        first: dict[str, Document] = {}
+        for entry in entries:
+            first.setdefault(entry["aggregate_id"], entry)
+        predecessors = [id_of_entry(a, e["seq"] - 1) for a, e in first.items() if e["seq"] > 1]
+        waiting: set[str] = set()
+        if predecessors:
+            missed = {d["aggregate_id"] for d in await outbox.find({"_id": {"$in": predecessors}}).to_list()}
+            waiting = {e["_id"] for e in entries if e["aggregate_id"] in missed}
+        if waiting and len(waiting) == len(entries) == self.batch_size:  # never starve: the sorted read
+            entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
+            waiting = set()
+        return entries, waiting
+
     async def _drain(self, collection: AsyncCollection[Document]) -> int:
         outbox = outbox_of(collection)
-        entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
+        entries, waiting = await self._read(outbox)
         if not entries or not await self.leases[collection.name].hold():
             return 0
         commits = {c["_id"]: c["entries"] for c in await commits_of(collection).find({}).to_list()}
         committed = {entry_id for entry_ids in commits.values() for entry_id in entry_ids}
-        pending = [Pending(e["_id"], e["aggregate_id"], e["seq"], e["created_at"]) for e in entries]
+        pending = [
+            Pending(e["_id"], e["aggregate_id"], e["seq"], e["created_at"])
+            for e in entries
+            if e["_id"] not in waiting
+        ]
         now = datetime.now(UTC)
         outbox_seq = {}
         for aggregate_id in unclear_aggregates(pending, committed, now):
