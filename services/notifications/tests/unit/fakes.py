@@ -10,7 +10,7 @@ from typing import Any
 
 from tandem_contracts import EventData, ProfileSnapshot
 from tandem_notifications.config import Settings
-from tandem_notifications.domain.delivery import CANCELLED, PENDING, Delivery, InboxPage
+from tandem_notifications.domain.delivery import CANCELLED, DELIVERED, PENDING, Delivery, InboxPage
 from tandem_notifications.domain.notices import HeldNotice
 from tandem_notifications.domain.outcomes import PassOutcome
 from tandem_notifications.domain.preferences import Preferences
@@ -126,7 +126,8 @@ class FakeDeliveries:
         self, attempts: Mapping[str, int], status: str, *, at: datetime, error: str | None = None
     ) -> None:
         for i, count in attempts.items():
-            if self.stored[i].status == PENDING:
+            finishing = (PENDING, CANCELLED) if status == DELIVERED else (PENDING,)
+            if self.stored[i].status in finishing:
                 changes: dict[str, Any] = {"status": status, "attempts": count}
                 if error is not None:
                     changes["last_error"] = error

@@ -24,7 +24,7 @@ from tandem_notifications.adapters.mongo import (
     attachment_of,
     insert_new,
 )
-from tandem_notifications.domain.delivery import CANCELLED, PENDING, Delivery, InboxPage
+from tandem_notifications.domain.delivery import CANCELLED, DELIVERED, PENDING, Delivery, InboxPage
 
 __all__ = ["MongoDeliveries"]
 
@@ -171,7 +171,10 @@ class MongoDeliveries:
             changes: Document = {"status": status, "finished_at": at, "attempts": count}
             if error is not None:
                 changes["last_error"] = error
-            await self.collection.update_many({"_id": {"$in": ids}, "status": PENDING}, {"$set": changes})
+            # A delivery sent while a leaver's cancel reached it (claimed while still pending) was
+            # delivered all the same: the record says what happened, not what was meant to.
+            finishing = {"$in": [PENDING, CANCELLED]} if status == DELIVERED else PENDING
+            await self.collection.update_many({"_id": {"$in": ids}, "status": finishing}, {"$set": changes})
         await self.queue.delete_many({"_id": {"$in": list(attempts)}})
 
     async def reschedule(self, ids: Iterable[str], *, at: datetime, error: str, attempts: int) -> None:

@@ -1,0 +1,45 @@
+"""Delivery records on the real store: the record says what happened to a delivery."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tandem_notifications.adapters.deliveries import MongoDeliveries
+from tandem_notifications.domain.delivery import CANCELLED, DELIVERED, Delivery
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_email_sent_while_the_recipients_leave_cancelled_it_is_recorded_delivered(
+    mongo_client, service_settings
+):
+    """The race chaos found: a pass claims a pending email, the leaver event cancels the
+    recipient's pending deliveries while it is being sent, then the pass marks it delivered."""
+    database = mongo_client[service_settings(service="records").database_name]
+    deliveries = MongoDeliveries(lambda: database)
+    now = datetime.now(UTC)
+    sent, unsent = (
+        Delivery(
+            id=f"{name}:e-1:email",
+            event_id=name,
+            event_type="profile.registered",
+            event_time=now,
+            created_at=now,
+            kind="welcome",
+            channel="email",
+            recipient_id="e-1",
+            next_attempt_at=now,
+        )
+        for name in ("sent", "unsent")
+    )
+    try:
+        assert await deliveries.add([sent, unsent]) == 2
+        claimed = await deliveries.claim(
+            [sent.id], token="t", lease_until=now + timedelta(minutes=2), now=now
+        )
+        assert [d.id for d in claimed] == [sent.id]
+        await deliveries.cancel_pending("e-1", at=now)  # the recipient left meanwhile
+        await deliveries.mark({sent.id: 1}, DELIVERED, at=now)
+        assert (await deliveries.get(sent.id)).status == DELIVERED, "it was sent"
+        assert (await deliveries.get(unsent.id)).status == CANCELLED, "never sent: stays cancelled"
+    finally:
+        await mongo_client.drop_database(database.name)
