@@ -11,7 +11,6 @@ write and its commit record is covered by the relay reading ``outbox_seq`` (see
 """
 
 import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -323,15 +322,7 @@ async def upsert_if_newer(
     collection: AsyncCollection[Document], key: str, version: int, fields: Document
 ) -> bool:
     """Store a snapshot unless an equal or newer version is there; True if it was stored."""
-    try:
-        result = await collection.update_one(
-            {"_id": key, "version": {"$lt": version}},
-            {"$set": {**fields, "version": version}},
-            upsert=True,
-        )
-    except DuplicateKeyError:
-        return False  # the stored version is equal or newer: a stale or repeated event
-    return result.upserted_id is not None or result.modified_count > 0
+    return await _store(collection, Upsert(key, version, fields))
 
 
 @dataclass(frozen=True)
@@ -378,7 +369,7 @@ async def upsert_many_if_newer(
     # without nModified, which pymongo reports as a KeyError: redo them one by one.
     except (BulkWriteError, KeyError):
         for snapshot in fresh:  # the unordered bulk write may have stored some: idempotent
-            await _upsert_one(collection, snapshot)
+            await _store(collection, snapshot)
         now = {
             d["_id"]: d.get("version")
             async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
@@ -387,11 +378,14 @@ async def upsert_many_if_newer(
     return {s.key for s in fresh}
 
 
-async def _upsert_one(collection: AsyncCollection[Document], snapshot: Upsert) -> None:
-    with contextlib.suppress(DuplicateKeyError):  # an equal or newer version is stored
-        await collection.update_one(
+async def _store(collection: AsyncCollection[Document], snapshot: Upsert) -> bool:
+    try:
+        result = await collection.update_one(
             {"_id": snapshot.key, "version": {"$lt": snapshot.version}}, snapshot.update(), upsert=True
         )
+    except DuplicateKeyError:
+        return False  # the stored version is equal or newer: a stale or repeated event
+    return result.upserted_id is not None or result.modified_count > 0
 
 
 def _as_utc(moment: datetime) -> datetime:
