@@ -562,7 +562,16 @@ async def test_services_converge_to_the_fault_free_state_through_kills_and_a_kaf
         # The relationships service is not waited for above: a follow-up it asked for late may
         # still be on its way out; give it the time a pass takes, then nothing may be left.
         unfinished = await _undelivered_emails(deliveries, settle_s=60.0)
+        # A pass killed between sending and recording leaves its emails sent but unrecorded; if the
+        # recipient's leave cancels them before the lease lets them be sent again, the record says
+        # cancelled. The mailbox shows they were sent; there can be at most a pass per kill of them.
+        sent_then_cancelled = [
+            d for d in unfinished if d["status"] == "cancelled" and d["_id"] in distinct and not d["attempts"]
+        ]
+        unfinished = [d for d in unfinished if d not in sent_then_cancelled]
         assert not unfinished, f"{len(unfinished)} email deliveries not delivered: {unfinished[:5]}"
+        assert len(sent_then_cancelled) <= chaos.kills["notifications"] * DISPATCH_BATCH, sent_then_cancelled
+        record_property("emails_sent_then_cancelled", len(sent_then_cancelled))
 
         dead = {t: len(await read_all(bootstrap, platform.topic(topics.dlq(t)))) for t in topics.ALL_TOPICS}
         assert not any(dead.values()), f"dead-lettered by infrastructure faults: {dead}"
