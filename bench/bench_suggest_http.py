@@ -8,6 +8,11 @@ service is started as ``python -m tandem_matching`` on a free port, and sequenti
 ``GET /v1/mentees/{id}/suggestions?limit=5`` requests are timed end to end. The same query set
 is then run against the domain's ``suggest`` in this process for comparison. The service
 process's resident memory (psutil, with any children) is sampled during start-up and the queries.
+
+The service starts three times: on an empty database (the baseline: imports, Kafka, the store,
+HTTP), then on the loaded one with no pool snapshot stored (it reads the whole projection,
+then its poller stores the snapshot), then again, as a restart or a new replica does, from the
+snapshot. The queries run against the restarted process.
 """
 
 from __future__ import annotations
@@ -121,6 +126,36 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: floa
     raise TimeoutError("the matching service did not become ready")
 
 
+async def snapshot_stored(uri: str, database: str, timeout_s: float) -> float:
+    """Seconds until the matching service has stored its pool snapshot."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout_s:
+            if await client[database]["pool_snapshot"].find_one({"_id": "pool"}, {"seq": 1}):
+                return time.perf_counter() - started
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+    raise TimeoutError("the matching service stored no pool snapshot")
+
+
+async def forget_snapshot(uri: str, database: str) -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+    try:
+        await client[database].drop_collection("pool_snapshot")
+    finally:
+        await client.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 async def time_http(url: str, mentee_ids: list[str]) -> list[float]:
     headers = {"Authorization": f"Bearer {mint_dev_token(SECRET, sub='bench', roles=['program_admin'])}"}
     times: list[float] = []
@@ -185,26 +220,44 @@ async def main() -> None:
         "TANDEM_JWT_SECRET": SECRET,
         "TANDEM_LOG_LEVEL": "WARNING",
     }
-    process, log = start_service(env)
+    await forget_snapshot(mongo, database)  # a reused database: the first start is a cold one
     url = f"http://127.0.0.1:{port}"
     memory: dict[str, float] = {}
+    log = None
     try:
-        with RssSampler({"matching": process.pid}) as sampler:
-            startup = await wait_ready(url, process, args.ready_timeout)
-            memory["startup_peak"] = sampler.peaks()["matching"]
-            memory["ready"] = sampler.now()["matching"]
-            sampler.reset()
-            http_times = await time_http(url, [m.employee_id for m in mentees])
-            memory["queries_peak"] = sampler.peaks()["matching"]
+        # the baseline: the same process on an empty database (imports, Kafka, store, HTTP)
+        process, log = start_service(env | {"TANDEM_MONGODB_DATABASE": f"{database}_empty"})
+        try:
+            with RssSampler({"matching": process.pid}) as sampler:
+                empty = await wait_ready(url, process, args.ready_timeout)
+                memory["empty_startup_peak"] = sampler.peaks()["matching"]
+        finally:
+            stop(process)
+            await drop(mongo, f"{database}_empty")
+        process, log = start_service(env)
+        try:
+            with RssSampler({"matching": process.pid}) as sampler:
+                cold = await wait_ready(url, process, args.ready_timeout)
+                memory["cold_startup_peak"] = sampler.peaks()["matching"]
+            stored = await snapshot_stored(mongo, database, args.ready_timeout)
+        finally:
+            stop(process)
+        process, log = start_service(env)
+        try:
+            with RssSampler({"matching": process.pid}) as sampler:
+                startup = await wait_ready(url, process, args.ready_timeout)
+                memory["startup_peak"] = sampler.peaks()["matching"]
+                memory["ready"] = sampler.now()["matching"]
+                sampler.reset()
+                http_times = await time_http(url, [m.employee_id for m in mentees])
+                memory["queries_peak"] = sampler.peaks()["matching"]
+        finally:
+            stop(process)
     except Exception:
-        print(tail(log), file=sys.stderr)
+        if log is not None:
+            print(tail(log), file=sys.stderr)
         raise
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
         if not (args.keep or args.database):
             await drop(mongo, database)
     build, domain_times = time_domain(mentors, mentees)
@@ -214,10 +267,14 @@ async def main() -> None:
     lines = [
         f"# Suggestion latency over HTTP (`{command}`, {stamp()})\n",
         f"### suggestions, top-5 over {args.mentors:,} mentors ({args.queries} sequential queries)\n",
-        f"{load}; service start-up (reads the projection, builds the index) {startup:.1f} s; "
-        f"in-process index build {build:.1f} s\n",
-        f"matching service process (`python -m tandem_matching`) resident memory: peak during start-up "
-        f"{memory['startup_peak']:.0f} MiB, at ready {memory['ready']:.0f} MiB, peak during the queries "
+        f"{load}; in-process index build {build:.1f} s\n",
+        "| matching service start-up (until ready) | s | peak resident MiB |\n|---|---|---|",
+        f"| baseline: the same process on an empty database | {empty:.1f} | {memory['empty_startup_peak']:.0f} |",
+        f"| first start: no snapshot, reads the whole projection | {cold:.1f} | "
+        f"{memory['cold_startup_peak']:.0f} |",
+        f"| restart: the pool snapshot (stored {stored:.1f} s after the first start was ready), "
+        f"then the changes after it | {startup:.1f} | {memory['startup_peak']:.0f} |\n",
+        f"restarted process resident memory: at ready {memory['ready']:.0f} MiB, peak during the queries "
         f"{memory['queries_peak']:.0f} MiB\n",
         "| path | p50 ms | p99 ms | max ms |\n|---|---|---|---|",
     ]
@@ -235,6 +292,9 @@ async def main() -> None:
         "queries": args.queries,
         "load_s": loaded or None,
         "startup_s": startup,
+        "cold_startup_s": cold,
+        "empty_startup_s": empty,
+        "snapshot_stored_after_s": stored,
         "index_build_s": build,
         "memory_mib": memory,
         "service_process": "separate process: python -m tandem_matching",

@@ -12,6 +12,7 @@ from tandem_contracts import CloudEvent, EventData, topics
 from tandem_matching.adapters.mentor_load import MongoMentorLoads
 from tandem_matching.adapters.mentorships import MongoMentorships
 from tandem_matching.adapters.outcomes import MongoOutcomes
+from tandem_matching.adapters.pool_snapshots import MongoPoolSnapshots
 from tandem_matching.adapters.profiles_projection import ProfileProjection
 from tandem_matching.adapters.programs import MongoPrograms, MongoRounds
 from tandem_matching.config import Settings
@@ -41,8 +42,15 @@ async def build_unit_of_work(rt: ServiceRuntime, settings: Settings) -> UnitOfWo
     outcomes = MongoOutcomes(rt.collection("outcomes"))
     for repository in (profiles, mentorships, programs, rounds, outcomes):
         await repository.create_indexes()
-    pool = MentorPool(projection=profiles, loads=loads, refresh_interval_s=settings.pool_refresh_interval_s)
-    await pool.poll()  # the index is ready before the first request
+    pool = MentorPool(
+        projection=profiles,
+        loads=loads,
+        refresh_interval_s=settings.pool_refresh_interval_s,
+        snapshots=MongoPoolSnapshots(rt.collection("pool_snapshot")),
+        snapshot_changes=settings.pool_snapshot_changes,
+        snapshot_interval_s=settings.pool_snapshot_interval_s,
+    )
+    await pool.start()  # the index is ready before the first request
     return UnitOfWork(
         profiles=profiles,
         mentorships=mentorships,

@@ -19,6 +19,12 @@ class Settings(ServiceSettings):
     pool_refresh_interval_s: float = Field(
         default=1.0, gt=0, description="how often the in-memory mentor pool polls the projection"
     )
+    pool_snapshot_changes: int = Field(
+        default=1_000, gt=0, description="projection writes after which the pool stores a new snapshot"
+    )
+    pool_snapshot_interval_s: float = Field(
+        default=30.0, ge=0, description="the least time between two stored pool snapshots"
+    )
     load_reconcile_interval_s: float = Field(
         default=300, gt=0, description="how often mentor loads are recounted from mentorships"
     )

@@ -16,7 +16,7 @@ from tandem_matching.config import Settings
 from tandem_matching.domain.learning import RecordedOutcome
 from tandem_matching.domain.lifecycle import State
 from tandem_matching.domain.mentorship import MentorLoad, Mentorship, Seats
-from tandem_matching.domain.model import Person, ProfileEntry
+from tandem_matching.domain.model import Person, PoolSnapshot, ProfileEntry
 from tandem_matching.domain.programs import Program, Round
 from tandem_matching.service_layer.pool import MentorPool
 from tandem_matching.service_layer.unit_of_work import UnitOfWork
@@ -55,6 +55,7 @@ class FakeProfiles:
     def __init__(self) -> None:
         self.entries: dict[str, ProfileEntry] = {}
         self.seq = 0
+        self.reads: list[int] = []  # the numbers ``changed_since`` was asked for
 
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
         stored = self.entries.get(snapshot.employee_id)
@@ -71,10 +72,26 @@ class FakeProfiles:
         return self.entries.get(employee_id)
 
     async def changed_since(self, seq: int) -> list[ProfileEntry]:
+        self.reads.append(seq)
         return [e for e in self.entries.values() if e.seq > seq]
 
     async def last_seq(self) -> int:
         return self.seq
+
+
+class FakePoolSnapshots:
+    def __init__(self) -> None:
+        self.stored: PoolSnapshot | None = None
+        self.saves = 0
+
+    async def load(self) -> PoolSnapshot | None:
+        return self.stored
+
+    async def save(self, snapshot: PoolSnapshot) -> None:
+        self.stored, self.saves = snapshot, self.saves + 1
+
+    async def stored_seq(self) -> int | None:
+        return self.stored.seq if self.stored else None
 
 
 class FakeMentorships:

@@ -5,7 +5,7 @@ pool) can fetch only what changed since they last looked. ``seq`` is bookkeeping
 gives other numbers but the same snapshots.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -15,11 +15,15 @@ from tandem_contracts import ProfileSnapshot
 from tandem_matching.adapters import Document
 from tandem_matching.domain.model import Person, ProfileEntry, Skill
 
-__all__ = ["ProfileProjection", "entry_of"]
+__all__ = ["ProfileProjection", "Shared", "entry_of"]
+
+T = TypeVar("T")
 
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
 _LOOKUP_LIMIT = 20_000  # more changes than this since the last read: read the whole projection
+_IN_LIMIT = 1_000  # the longest `_id: {$in}` the local store looks up by id (deploy/local/ferretdb)
+_BATCH = 5_000  # documents per reply when reading the whole projection
 
 
 def _fields_of(snapshot: ProfileSnapshot) -> Document:
@@ -32,40 +36,72 @@ def _fields_of(snapshot: ProfileSnapshot) -> Document:
     return snapshot.model_dump(mode="json", exclude={"version"})
 
 
-def _skills(values: Any) -> tuple[Skill, ...]:
-    return tuple(Skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
+class Shared:
+    """Equal values read for many people held once: skills, names, lists of languages or roles.
+
+    100,000 profiles name a few hundred skills, departments and time zones; sharing them is most
+    of the pool's memory. Values are immutable, so sharing changes nothing a reader can see.
+    """
+
+    _LIMIT = 200_000  # distinct values kept; beyond it new ones are simply not shared
+
+    def __init__(self) -> None:
+        self._values: dict[object, Any] = {}
+        self._skills: dict[tuple[str, int], Skill] = {}
+
+    def __call__(self, value: T) -> T:
+        if value is None:
+            return value
+        known = self._values.get(value)
+        if known is not None:
+            return known  # type: ignore[no-any-return]  # equal to ``value``, so of its type
+        if len(self._values) < self._LIMIT:
+            self._values[value] = value
+        return value
+
+    def skills(self, values: Any) -> tuple[Skill, ...]:
+        return self(
+            tuple(self.skill(str(s["name"]).strip().lower(), int(s.get("level") or 3)) for s in values or ())
+        )
+
+    def skill(self, name: str, level: int) -> Skill:
+        known = self._skills.get((name, level))
+        if known is None:
+            known = Skill(self(name), level)
+            if len(self._skills) < self._LIMIT:
+                self._skills[name, level] = known
+        return known
+
+    def person(self, document: Document) -> Person | None:
+        """The projection's snapshot as the domain sees it; None for an erased profile."""
+        if document.get("status") == "erased":
+            return None
+        preferences = document.get("preferences") or {}
+        return Person(
+            employee_id=self(document["_id"]),
+            active=document.get("status") == "active",
+            roles=self(frozenset(document.get("roles") or ())),
+            department=self(document.get("department")),
+            level=document.get("level"),
+            manager_id=self(document.get("manager_id")),
+            location=self(document.get("location")),
+            timezone=self(document.get("timezone")),
+            languages=self(tuple(document.get("languages") or ())),
+            skills=self.skills(document.get("skills")),
+            goals=self.skills(document.get("goals")),
+            interests=self(tuple(self(str(i).strip().lower()) for i in document.get("interests") or ())),
+            groups=self(frozenset(document.get("groups") or ())),
+            mentor_capacity=int(document.get("mentor_capacity") or 0),
+            department_preference=preferences.get("department", "any"),
+        )
 
 
-def _person(document: Document) -> Person | None:
-    """The projection's snapshot as the domain sees it; None for an erased profile."""
-    if document.get("status") == "erased":
-        return None
-    preferences = document.get("preferences") or {}
-    return Person(
-        employee_id=document["_id"],
-        active=document.get("status") == "active",
-        roles=frozenset(document.get("roles") or ()),
-        department=document.get("department"),
-        level=document.get("level"),
-        manager_id=document.get("manager_id"),
-        location=document.get("location"),
-        timezone=document.get("timezone"),
-        languages=tuple(document.get("languages") or ()),
-        skills=_skills(document.get("skills")),
-        goals=_skills(document.get("goals")),
-        interests=tuple(str(i).strip().lower() for i in document.get("interests") or ()),
-        groups=frozenset(document.get("groups") or ()),
-        mentor_capacity=int(document.get("mentor_capacity") or 0),
-        department_preference=preferences.get("department", "any"),
-    )
-
-
-def _entry(document: Document) -> ProfileEntry:
+def _entry(document: Document, shared: Shared | None = None) -> ProfileEntry:
     return ProfileEntry(
         employee_id=document["_id"],
         version=int(document.get("version", 0)),
         status=str(document.get("status")),
-        person=_person(document),
+        person=(shared or Shared()).person(document),
         seq=int(document.get(SEQ_FIELD, 0)),
     )
 
@@ -173,14 +209,28 @@ class ProfileProjection:
         After a number, by the change notes (``_id`` lookups, a cost that does not grow with the
         projection); a long gap or 0 reads the whole projection instead.
         """
+        shared = Shared()
         last = await self.last_seq()
         if seq <= 0 or last - seq > _LOOKUP_LIMIT:
-            return [_entry(document) async for document in self.collection.find({})]
+            return [
+                _entry(document, shared) async for document in self.collection.find({}, batch_size=_BATCH)
+            ]
         if last <= seq:
             return []
-        notes = self.changes.find({"_id": {"$in": list(range(seq + 1, last + 1))}}, {"employee_id": 1})
-        employee_ids = list(dict.fromkeys([note["employee_id"] async for note in notes]))
-        if not employee_ids:
-            return []
-        cursor = self.collection.find({"_id": {"$in": employee_ids}})
-        return [_entry(document) async for document in cursor if int(document.get(SEQ_FIELD, 0)) > seq]
+        notes = [
+            note["employee_id"]
+            for numbers in _chunks(list(range(seq + 1, last + 1)))
+            async for note in self.changes.find({"_id": {"$in": numbers}}, {"employee_id": 1})
+        ]
+        return [
+            _entry(document, shared)
+            for employee_ids in _chunks(list(dict.fromkeys(notes)))
+            async for document in self.collection.find({"_id": {"$in": employee_ids}})
+            if int(document.get(SEQ_FIELD, 0)) > seq
+        ]
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    """``$in`` lists short enough for the local store to look up by ``_id`` (it scans the whole
+    collection for a longer one)."""
+    return [values[start : start + _IN_LIMIT] for start in range(0, len(values), _IN_LIMIT)]

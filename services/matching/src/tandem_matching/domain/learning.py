@@ -28,7 +28,6 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import nnls
-from scipy.stats import spearmanr
 
 __all__ = [
     "FOLDS",
@@ -140,6 +139,10 @@ def _nnls_weights(x: FloatArray, y: FloatArray) -> FloatArray | None:
 
 
 def _spearman(a: FloatArray, b: FloatArray) -> float:
+    # imported here: scipy.stats takes seconds to import, a cost every start would pay for a
+    # function only the learning job calls
+    from scipy.stats import spearmanr
+
     rho = spearmanr(a, b).statistic
     return 0.0 if not np.isfinite(rho) else float(rho)
 

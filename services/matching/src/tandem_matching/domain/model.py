@@ -10,6 +10,7 @@ __all__ = [
     "DepartmentPreference",
     "Eligibility",
     "Person",
+    "PoolSnapshot",
     "ProfileEntry",
     "Skill",
     "Weights",
@@ -81,6 +82,17 @@ class ProfileEntry:
     status: str
     person: Person | None
     seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSnapshot:
+    """The mentor pool's people as of projection number `seq`, stored so a starting process reads
+    a few documents and then only what changed after `seq`. `versions` covers every employee,
+    erased ones too (an id and a version, nothing personal); `people` the others."""
+
+    seq: int
+    versions: dict[str, int]
+    people: tuple[Person, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ are found by the projection's ``seq`` counter: a background poller reads the cou
 ``refresh_interval_s`` (one lookup by id) and fetches the changed snapshots only when it
 moved or at the slow full resync; what this process wrote (``mark_dirty``) is fetched before
 the next reader goes on. Readers never wait for the poller's I/O otherwise.
+
+A start reads the stored pool snapshot and then only the changes after it; the poller stores a
+new snapshot once enough has changed (and soon after an erasure, so the snapshot keeps nothing
+of an erased employee), at most every ``snapshot_interval_s``.
 """
 
 import asyncio
@@ -17,8 +21,8 @@ from numpy.typing import NDArray
 
 from tandem_matching.domain.index import MentorIndex
 from tandem_matching.domain.mentorship import Seats
-from tandem_matching.domain.model import Person, ProfileEntry
-from tandem_matching.service_layer.unit_of_work import MentorLoads, Profiles
+from tandem_matching.domain.model import Person, PoolSnapshot, ProfileEntry
+from tandem_matching.service_layer.unit_of_work import MentorLoads, PoolSnapshots, Profiles
 
 __all__ = ["MentorPool", "PoolView"]
 
@@ -29,6 +33,8 @@ _LOAD_RELOAD_FACTOR = 5
 # A write whose counter value was drawn before our last look but committed after it is
 # caught by this periodic catch-up (in refresh intervals).
 _RESYNC_FACTOR = 60
+SNAPSHOT_CHANGES = 1_000  # store a new pool snapshot once this many projection writes are past it
+SNAPSHOT_INTERVAL_S = 30.0
 
 
 def _indexed(person: Person | None) -> bool:
@@ -50,10 +56,16 @@ class MentorPool:
         projection: Profiles,
         loads: MentorLoads,
         refresh_interval_s: float,
+        snapshots: PoolSnapshots | None = None,
+        snapshot_changes: int = SNAPSHOT_CHANGES,
+        snapshot_interval_s: float = SNAPSHOT_INTERVAL_S,
     ) -> None:
         self.projection = projection
         self.loads = loads
         self.refresh_interval_s = refresh_interval_s
+        self.snapshots = snapshots
+        self.snapshot_changes = snapshot_changes
+        self.snapshot_interval_s = snapshot_interval_s
         self.people: dict[str, Person] = {}
         self.managers: dict[str, str | None] = {}
         self.versions: dict[str, int] = {}
@@ -69,6 +81,11 @@ class MentorPool:
         self._capacity = np.zeros(0, dtype=np.int64)
         self._active = np.zeros(0, dtype=np.int64)
         self._pending = np.zeros(0, dtype=np.int64)
+        self._started = False
+        self.started_from: int | None = None  # the projection number of the snapshot it started from
+        self._snapshot_seq = 0  # the projection number the newest known stored snapshot covers
+        self._snapshot_at = float("-inf")
+        self._erased_seq: int | None = None  # the newest erasure applied after the stored snapshot
 
     def mark_dirty(self) -> None:
         """This process changed the projection: the next reader polls it at once."""
@@ -90,13 +107,53 @@ class MentorPool:
             await self._sync()
 
     async def poll(self) -> None:
-        """Catch up with other replicas' writes (the background poller, every interval)."""
+        """Catch up with other replicas' writes (the background poller, every interval), and
+        store a new snapshot when one is due."""
         await self._sync(polling=True)
+        await self._store_snapshot_if_due()
+
+    async def start(self) -> None:
+        """Fill the pool and build the index (before the first request): the stored snapshot,
+        then what changed after it."""
+        await self._sync(polling=True)
+
+    async def _load_snapshot(self) -> None:
+        """The stored snapshot, if any: the catch-up after it then reads only what changed."""
+        self._started = True
+        snapshot = await self.snapshots.load() if self.snapshots else None
+        if snapshot is None:
+            return
+        self.versions = dict(snapshot.versions)
+        self.people = {p.employee_id: p for p in snapshot.people}
+        self.managers = {p.employee_id: p.manager_id for p in snapshot.people}
+        self._seq = self._snapshot_seq = self.started_from = snapshot.seq
+        self._snapshot_at = time.monotonic()
+        self._index_stale = True
+
+    async def _store_snapshot_if_due(self) -> None:
+        if self.snapshots is None or not self._started:
+            return
+        due = self._erased_seq if self._erased_seq is not None else self._snapshot_seq + self.snapshot_changes
+        if self._seq < due or time.monotonic() - self._snapshot_at < self.snapshot_interval_s:
+            return
+        stored = await self.snapshots.stored_seq()
+        if stored is None or stored < due:  # another replica may have stored it already
+            # taken at once (no await between): the people and the number they are as of
+            snapshot = PoolSnapshot(
+                seq=self._seq, versions=dict(self.versions), people=tuple(self.people.values())
+            )
+            await self.snapshots.save(snapshot)
+            stored = snapshot.seq
+        self._snapshot_seq, self._snapshot_at = stored, time.monotonic()
+        if self._erased_seq is not None and stored >= self._erased_seq:
+            self._erased_seq = None
 
     async def _sync(self, *, polling: bool = False) -> None:
         async with self._lock:  # also waits for a sync already under way
             if not (polling or self._dirty):
                 return
+            if not self._started:
+                await self._load_snapshot()
             now = time.monotonic()
             dirty, self._dirty = self._dirty, False
             counter = await self.projection.last_seq()
@@ -123,6 +180,8 @@ class MentorPool:
         if before == after:
             return
         if after is None:
+            if before is not None:  # the stored snapshot may still hold them
+                self._erased_seq = max(self._erased_seq or 0, entry.seq)
             self.people.pop(employee_id, None)
             self.managers.pop(employee_id, None)
         else:

@@ -21,14 +21,23 @@ from tandem_matching.config import Settings
 from tandem_matching.domain.learning import RecordedOutcome
 from tandem_matching.domain.lifecycle import State
 from tandem_matching.domain.mentorship import MentorLoad, Mentorship, Seats
-from tandem_matching.domain.model import ProfileEntry
+from tandem_matching.domain.model import PoolSnapshot, ProfileEntry
 from tandem_matching.domain.programs import Program, Round
 from tandem_matching.service_layer.clock import utcnow
 
 if TYPE_CHECKING:
     from tandem_matching.service_layer.pool import MentorPool
 
-__all__ = ["MentorLoads", "Mentorships", "Outcomes", "Profiles", "Programs", "Rounds", "UnitOfWork"]
+__all__ = [
+    "MentorLoads",
+    "Mentorships",
+    "Outcomes",
+    "PoolSnapshots",
+    "Profiles",
+    "Programs",
+    "Rounds",
+    "UnitOfWork",
+]
 
 
 class Profiles(Protocol):
@@ -39,6 +48,14 @@ class Profiles(Protocol):
     async def get(self, employee_id: str) -> ProfileEntry | None: ...
     async def changed_since(self, seq: int) -> list[ProfileEntry]: ...
     async def last_seq(self) -> int: ...
+
+
+class PoolSnapshots(Protocol):
+    """The mentor pool's people as of a projection number, so a start reads little."""
+
+    async def load(self) -> PoolSnapshot | None: ...
+    async def save(self, snapshot: PoolSnapshot) -> None: ...
+    async def stored_seq(self) -> int | None: ...
 
 
 class Mentorships(Protocol):
