@@ -1,9 +1,17 @@
-"""Mentorships in MongoDB: one aggregate document each, with its own outbox."""
+"""Mentorships in MongoDB: one aggregate document each, with its own outbox.
+
+Beside them, ``mentorships_pairs`` ``{_id: employee_id, ids: [mentorship_id, ...]}`` lists each
+employee's mentorships, as mentee or mentor: a lookup by mentee or mentor (every suggestion asks
+which mentors a mentee already had) then reads documents by ``_id``, which the local store looks
+up directly, instead of scanning every mentorship. An id is added before its mentorship is
+inserted, so a crash in between leaves only an id that names nothing.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 from tandem_chassis import AggregateStore
 from tandem_contracts import MentorshipSnapshot
 
@@ -15,6 +23,10 @@ from tandem_matching.domain.mentorship import OPEN, Mentorship, Seats
 __all__ = ["MongoMentorships"]
 
 _FIELDS = tuple(MentorshipSnapshot.model_fields)
+# The pairs' marker that every mentorship stored before the pairs existed is listed: "" is no
+# employee id (they are at least one character).
+_INDEXED = ""
+_IN_LIMIT = 1_000  # the longest `_id: {$in}` the local store looks up by id (deploy/local/ferretdb)
 
 
 def _mentorship(document: Document) -> Mentorship:
@@ -32,9 +44,11 @@ class MongoMentorships:
     def __init__(self, store: AggregateStore) -> None:
         self.store = store
         self.collection = store.collection
+        self.pairs = store.collection.database[f"{store.collection.name}_pairs"]
 
     async def create_indexes(self) -> None:
         await self.store.create_indexes()
+        await self._list_earlier_mentorships()
         await self.collection.create_index([("mentee_id", ASCENDING), ("status", ASCENDING)])
         await self.collection.create_index([("mentor_id", ASCENDING), ("status", ASCENDING)])
         await self.collection.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
@@ -46,7 +60,39 @@ class MongoMentorships:
 
     async def add(self, proposal: Mentorship) -> bool:
         """Insert a new proposal with its ``mentorship.proposed`` event; False if it exists."""
+        await self._list(
+            {proposal.mentee_id: [proposal.mentorship_id], proposal.mentor_id: [proposal.mentorship_id]}
+        )
         return await self.store.create(proposal.mentorship_id, _state(proposal), [mentorship_event(proposal)])
+
+    async def _list(self, ids_of: dict[str, list[str]]) -> None:
+        """Add mentorship ids to these employees' pairs."""
+        for employee_id, ids in ids_of.items():
+            update = {"$addToSet": {"ids": {"$each": ids}}}
+            try:
+                await self.pairs.update_one({"_id": employee_id}, update, upsert=True)
+            except DuplicateKeyError:  # another writer created this employee's pairs meanwhile
+                await self.pairs.update_one({"_id": employee_id}, update)
+
+    async def _list_earlier_mentorships(self) -> None:
+        """Once per database: list the mentorships stored before the pairs existed."""
+        if await self.pairs.find_one({"_id": _INDEXED}) is not None:
+            return
+        ids_of: dict[str, list[str]] = {}
+        async for d in self.collection.find({}, {"mentee_id": 1, "mentor_id": 1}):
+            for employee_id in (d["mentee_id"], d["mentor_id"]):
+                ids_of.setdefault(employee_id, []).append(d["_id"])
+        await self._list(ids_of)  # one write per employee, once: a database's first start after upgrading
+        await self.pairs.update_one({"_id": _INDEXED}, {"$set": {"ids": []}}, upsert=True)
+
+    async def _ids_of(self, employee_ids: list[str]) -> list[str]:
+        """The mentorship ids listed for these employees."""
+        found: set[str] = set()
+        for start in range(0, len(employee_ids), _IN_LIMIT):
+            chunk = employee_ids[start : start + _IN_LIMIT]
+            async for d in self.pairs.find({"_id": {"$in": chunk}}):
+                found.update(d["ids"])
+        return sorted(found)
 
     async def _current(self, changed: Mentorship) -> Document | None:
         current = await self.store.get(changed.mentorship_id)
@@ -85,10 +131,20 @@ class MongoMentorships:
             query["program_id"] = program_id
         if statuses is not None:
             query["status"] = {"$in": [State(s).value for s in statuses]}
-        cursor = self.collection.find(query).sort("_id", ASCENDING)
-        if limit:
-            cursor = cursor.limit(limit)
-        return [_mentorship(document) async for document in cursor]
+        people = [mentee_id] if mentee_id is not None else mentee_ids if mentee_ids is not None else None
+        if people is None and mentor_id is not None:
+            people = [mentor_id]
+        if people is None:  # by program or status only: the periodic jobs' scans
+            cursor = self.collection.find(query).sort("_id", ASCENDING)
+            return [_mentorship(d) async for d in (cursor.limit(limit) if limit else cursor)]
+        ids = await self._ids_of(people)
+        found: list[Mentorship] = []
+        for start in range(0, len(ids), _IN_LIMIT):
+            if limit and len(found) >= limit:
+                break
+            chunk = query | {"_id": {"$in": ids[start : start + _IN_LIMIT]}}
+            found += [_mentorship(d) async for d in self.collection.find(chunk).sort("_id", ASCENDING)]
+        return found[:limit] if limit else found
 
     async def of_employee(self, employee_id: str, *, status: State | None, limit: int) -> list[Mentorship]:
         """Mentorships where the employee is mentor or mentee (two simple queries, merged)."""
