@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -155,6 +157,32 @@ def cpu_s(process: subprocess.Popen[bytes]) -> float:
     return float(times.user + times.system)
 
 
+@dataclass
+class Start:
+    """A started service process: seconds and CPU seconds until ready, peak memory until then."""
+
+    process: subprocess.Popen[bytes]
+    sampler: RssSampler
+    seconds: float
+    cpu_s: float
+    peak_mib: float
+
+
+@contextlib.asynccontextmanager
+async def started(env: dict[str, str], url: str, timeout_s: float) -> AsyncIterator[Start]:
+    """``python -m tandem_matching``, ready, sampled for memory; stopped on leaving."""
+    process, log = start_service(env)
+    try:
+        with RssSampler({"matching": process.pid}) as sampler:
+            seconds = await wait_ready(url, process, timeout_s)
+            yield Start(process, sampler, seconds, cpu_s(process), sampler.peaks()["matching"])
+    except Exception:
+        print(tail(log), file=sys.stderr)
+        raise
+    finally:
+        stop(process)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -232,45 +260,25 @@ async def main() -> None:
     await forget_snapshot(mongo, database)  # a reused database: the first start is a cold one
     url = f"http://127.0.0.1:{port}"
     memory: dict[str, float] = {}
-    cpu: dict[str, float] = {}  # the service process's CPU seconds
-    log = None
+    cpu: dict[str, float] = {}  # the service process's CPU seconds during the queries
     try:
         # the baseline: the same process on an empty database (imports, Kafka, store, HTTP)
-        process, log = start_service(env | {"TANDEM_MONGODB_DATABASE": f"{database}_empty"})
-        try:
-            with RssSampler({"matching": process.pid}) as sampler:
-                empty = await wait_ready(url, process, args.ready_timeout)
-                cpu["empty"] = cpu_s(process)
-                memory["empty_startup_peak"] = sampler.peaks()["matching"]
-        finally:
-            stop(process)
-            await drop(mongo, f"{database}_empty")
-        process, log = start_service(env)
-        try:
-            with RssSampler({"matching": process.pid}) as sampler:
-                cold = await wait_ready(url, process, args.ready_timeout)
-                cpu["cold"] = cpu_s(process)
-                memory["cold_startup_peak"] = sampler.peaks()["matching"]
+        async with started(
+            {**env, "TANDEM_MONGODB_DATABASE": f"{database}_empty"}, url, args.ready_timeout
+        ) as empty:
+            pass
+        await drop(mongo, f"{database}_empty")
+        async with started(env, url, args.ready_timeout) as cold:
             stored = await snapshot_stored(mongo, database, args.ready_timeout)
-        finally:
-            stop(process)
-        process, log = start_service(env)
-        try:
-            with RssSampler({"matching": process.pid}) as sampler:
-                startup = await wait_ready(url, process, args.ready_timeout)
-                cpu["restart"] = cpu_s(process)
-                memory["startup_peak"] = sampler.peaks()["matching"]
-                memory["ready"] = sampler.now()["matching"]
-                sampler.reset()
-                http_times = await time_http(url, [m.employee_id for m in mentees])
-                cpu["queries"] = cpu_s(process) - cpu["restart"]
-                memory["queries_peak"] = sampler.peaks()["matching"]
-        finally:
-            stop(process)
-    except Exception:
-        if log is not None:
-            print(tail(log), file=sys.stderr)
-        raise
+        async with started(env, url, args.ready_timeout) as restart:
+            memory["ready"] = restart.sampler.now()["matching"]
+            restart.sampler.reset()
+            http_times = await time_http(url, [m.employee_id for m in mentees])
+            cpu["queries"] = cpu_s(restart.process) - restart.cpu_s
+            memory["queries_peak"] = restart.sampler.peaks()["matching"]
+        memory |= {"empty_startup_peak": empty.peak_mib, "cold_startup_peak": cold.peak_mib}
+        memory["startup_peak"] = restart.peak_mib
+        cpu |= {"empty": empty.cpu_s, "cold": cold.cpu_s, "restart": restart.cpu_s}
     finally:
         if not (args.keep or args.database):
             await drop(mongo, database)
@@ -283,12 +291,12 @@ async def main() -> None:
         f"### suggestions, top-5 over {args.mentors:,} mentors ({args.queries} sequential queries)\n",
         f"{load}; in-process index build {build:.1f} s\n",
         "| matching service start-up (until ready) | s | CPU s | peak resident MiB |\n|---|---|---|---|",
-        f"| baseline: the same process on an empty database | {empty:.1f} | {cpu['empty']:.1f} "
+        f"| baseline: the same process on an empty database | {empty.seconds:.1f} | {cpu['empty']:.1f} "
         f"| {memory['empty_startup_peak']:.0f} |",
-        f"| first start: no snapshot, reads the whole projection | {cold:.1f} | {cpu['cold']:.1f} "
+        f"| first start: no snapshot, reads the whole projection | {cold.seconds:.1f} | {cpu['cold']:.1f} "
         f"| {memory['cold_startup_peak']:.0f} |",
         f"| restart: the pool snapshot (stored {stored:.1f} s after the first start was ready), "
-        f"then the changes after it | {startup:.1f} | {cpu['restart']:.1f} | {memory['startup_peak']:.0f} |\n",
+        f"then the changes after it | {restart.seconds:.1f} | {cpu['restart']:.1f} | {memory['startup_peak']:.0f} |\n",
         f"restarted process resident memory: at ready {memory['ready']:.0f} MiB, peak during the queries "
         f"{memory['queries_peak']:.0f} MiB\n",
         "| path | p50 ms | p99 ms | max ms | CPU ms per query |\n|---|---|---|---|---|",
@@ -307,9 +315,9 @@ async def main() -> None:
         "mentors": args.mentors,
         "queries": args.queries,
         "load_s": loaded or None,
-        "startup_s": startup,
-        "cold_startup_s": cold,
-        "empty_startup_s": empty,
+        "startup_s": restart.seconds,
+        "cold_startup_s": cold.seconds,
+        "empty_startup_s": empty.seconds,
         "startup_cpu_s": cpu,
         "snapshot_stored_after_s": stored,
         "index_build_s": build,

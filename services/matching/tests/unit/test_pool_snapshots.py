@@ -9,8 +9,8 @@ from .conftest import FakeMentorLoads, FakePoolSnapshots, FakeProfiles
 pytestmark = pytest.mark.unit
 
 
-def _pool(profiles: FakeProfiles, snapshots: FakePoolSnapshots, *, changes: int = 3) -> MentorPool:
-    return MentorPool(
+async def _started(profiles: FakeProfiles, snapshots: FakePoolSnapshots, *, changes: int = 3) -> MentorPool:
+    pool = MentorPool(
         projection=profiles,
         loads=FakeMentorLoads(),
         refresh_interval_s=1.0,
@@ -18,6 +18,8 @@ def _pool(profiles: FakeProfiles, snapshots: FakePoolSnapshots, *, changes: int 
         snapshot_changes=changes,
         snapshot_interval_s=0,
     )
+    await pool.start()
+    return pool
 
 
 async def _stored(profiles: FakeProfiles, profile, count: int) -> None:
@@ -28,8 +30,7 @@ async def _stored(profiles: FakeProfiles, profile, count: int) -> None:
 async def test_a_start_reads_the_snapshot_and_only_the_changes_after_it(profile):
     profiles, snapshots = FakeProfiles(), FakePoolSnapshots()
     await _stored(profiles, profile, 6)
-    first = _pool(profiles, snapshots)
-    await first.start()
+    first = await _started(profiles, snapshots)
     assert first.started_from is None and profiles.reads == [0], "nothing stored: the whole projection"
     await first.poll()
     assert snapshots.stored is not None and snapshots.stored.seq == 6
@@ -37,8 +38,7 @@ async def test_a_start_reads_the_snapshot_and_only_the_changes_after_it(profile)
     await profiles.apply(profile.mentor("m1", version=2, mentor_capacity=5))
     await profiles.apply(profile.mentor("late"))
     profiles.reads.clear()
-    second = _pool(profiles, snapshots)
-    await second.start()
+    second = await _started(profiles, snapshots)
     assert second.started_from == 6
     assert profiles.reads == [0], "within the overlap behind 6, so from 0 here"
     assert second.people == {
@@ -53,13 +53,11 @@ async def test_a_start_reads_the_snapshot_and_only_the_changes_after_it(profile)
 async def test_a_start_far_behind_the_overlap_reads_only_the_changes(profile):
     profiles, snapshots = FakeProfiles(), FakePoolSnapshots()
     await _stored(profiles, profile, 100)
-    first = _pool(profiles, snapshots)
-    await first.start()
+    first = await _started(profiles, snapshots)
     await first.poll()
     await profiles.apply(profile.mentor("late"))
     profiles.reads.clear()
-    second = _pool(profiles, snapshots)
-    await second.start()
+    second = await _started(profiles, snapshots)
     assert profiles.reads == [100 - 64], "the snapshot's number less the overlap, not 0"
     assert second.people == {**first.people, "late": second.person("late")}
 
@@ -67,16 +65,14 @@ async def test_a_start_far_behind_the_overlap_reads_only_the_changes(profile):
 async def test_a_snapshot_is_stored_once_enough_changed_and_not_again_when_another_replica_did(profile):
     profiles, snapshots = FakeProfiles(), FakePoolSnapshots()
     await _stored(profiles, profile, 2)
-    pool = _pool(profiles, snapshots)
-    await pool.start()
+    pool = await _started(profiles, snapshots)
     await pool.poll()
     assert snapshots.saves == 0, "two writes are fewer than the three a snapshot waits for"
     await profiles.apply(profile.mentor("m9"))
     await pool.poll()
     assert (snapshots.saves, snapshots.stored.seq) == (1, 3)
 
-    other = _pool(profiles, snapshots)
-    await other.start()
+    other = await _started(profiles, snapshots)
     for i in range(3):
         await profiles.apply(profile.mentor(f"n{i}"))
     await other.poll()
@@ -88,8 +84,7 @@ async def test_a_snapshot_is_stored_once_enough_changed_and_not_again_when_anoth
 async def test_an_erasure_soon_leaves_no_trace_in_the_stored_snapshot(profile):
     profiles, snapshots = FakeProfiles(), FakePoolSnapshots()
     await _stored(profiles, profile, 4)
-    pool = _pool(profiles, snapshots, changes=1_000)
-    await pool.start()
+    pool = await _started(profiles, snapshots, changes=1_000)
     await pool.poll()
     assert snapshots.saves == 0
     await profiles.apply(ProfileErased(employee_id="m1", version=2, status="erased"))
