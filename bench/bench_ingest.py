@@ -5,7 +5,12 @@ from the beginning and store one document per employee in the same store; the fi
 events per second until every profile is stored. The profiles service also validates the
 contract, applies the HR merge rules, writes its outbox and publishes ``profile.registered``.
 
-    uv run --frozen python bench/bench_ingest.py [--events 20000] [--out bench/results]
+With ``--stored S`` (the growth check) S other employees' events come first: each consumer
+stores them unmeasured, and the figures are those of the N after them, over a store that
+already holds S profiles. The end of each part is the consumer's own count (events handled,
+the baseline's acknowledged upserts), not a count of the store, which would scan it.
+
+    uv run --frozen python bench/bench_ingest.py [--events 20000] [--stored 0] [--out bench/results]
 """
 
 import argparse
@@ -28,7 +33,7 @@ from benchlib import (
 )
 from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from tandem_chassis.kafka import ensure_topics
-from tandem_chassis.metrics import STORE_COMMANDS
+from tandem_chassis.metrics import EVENTS_CONSUMED, STORE_COMMANDS
 from tandem_chassis.testing import as_record, publish_raw
 from tandem_contracts import EmployeeJoined, new_event, topics
 from tandem_profiles.bootstrap import build_app
@@ -61,18 +66,27 @@ def service_commands() -> float:
     )
 
 
-def joined_events(count: int) -> list:
+def service_consumed(topic: str) -> float:
+    """Events the in-process service has handled from ``topic`` so far (the chassis' counter)."""
+    return sum(
+        sample.value
+        for sample in EVENTS_CONSUMED.collect()[0].samples
+        if sample.name.endswith("_total") and sample.labels["topic"] == topic
+    )
+
+
+def joined_events(count: int, *, prefix: str = "emp") -> list:
     departments = ["R&D", "Sales", "Ops", "Finance", "People", "Legal"]
     return [
         as_record(
             new_event(
                 EmployeeJoined(
-                    employee_id=f"emp-{n:06d}",
-                    email=f"emp{n}@example.com",
+                    employee_id=f"{prefix}-{n:06d}",
+                    email=f"{prefix}{n}@example.com",
                     display_name=f"Employee {n}",
                     department=departments[n % len(departments)],
                     level=1 + n % 8,
-                    manager_id=f"emp-{n // 8:06d}",
+                    manager_id=f"{prefix}-{n // 8:06d}",
                     timezone="Europe/Berlin",
                     languages=["en"],
                 ),
@@ -83,58 +97,54 @@ def joined_events(count: int) -> list:
     ]
 
 
-async def wait_for_count(
-    collection, query: dict, count: int, started: float, timeout_s: float = 900
-) -> float:
-    # A count scans the collection on FerretDB: poll gently so the poll does not slow the run.
-    while (await collection.count_documents(query)) < count:
-        if time.perf_counter() - started > timeout_s:
-            raise TimeoutError(f"not all {count} stored in {timeout_s}s")
-        await asyncio.sleep(1.0)
-    return time.perf_counter() - started
-
-
-async def baseline(topic: str, count: int, database) -> float:
+class Baseline:
     """A plain consumer: JSON-decode each value, upsert a batch with one bulk_write, commit."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=KAFKA,
-        group_id=f"bench-baseline-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        max_poll_records=500,
-    )
-    collection = database["profiles"]
-    await consumer.start()
-    started = time.perf_counter()
-    stored = 0
-    try:
-        while stored < count:
-            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+
+    def __init__(self, topic: str, database) -> None:
+        self.consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=KAFKA,
+            group_id=f"bench-baseline-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            max_poll_records=500,
+        )
+        self.collection = database["profiles"]
+        self.stored = 0
+
+    async def until(self, count: int, timeout_s: float = 900) -> None:
+        """Consume until ``count`` events in all are stored."""
+        started = time.perf_counter()
+        while self.stored < count:
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError(f"the baseline stored {self.stored} of {count} in {timeout_s}s")
+            batches = await self.consumer.getmany(timeout_ms=500, max_records=500)
             operations = []
             for records in batches.values():
                 for record in records:
                     data = json.loads(record.value)
                     operations.append(UpdateOne({"_id": data["employee_id"]}, {"$set": data}, upsert=True))
             if operations:
-                await collection.bulk_write(operations, ordered=False)
-                await consumer.commit()
-                stored += len(operations)
-    finally:
-        await consumer.stop()
-    return await wait_for_count(collection, {}, count, started)
+                await self.collection.bulk_write(operations, ordered=False)
+                await self.consumer.commit()
+                self.stored += len(operations)
 
 
-async def tandem(settings: Settings, count: int, database) -> float:
-    app = build_app(settings)
+async def service_until(topic: str, count: int, timeout_s: float = 1800) -> None:
+    """Wait until the in-process service has handled ``count`` events in all (polled gently)."""
     started = time.perf_counter()
-    async with app.router.lifespan_context(app):
-        return await wait_for_count(database["profiles"], {"known": True}, count, started)
+    while service_consumed(topic) < count:
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(
+                f"the service handled {service_consumed(topic):.0f} of {count} in {timeout_s}s"
+            )
+        await asyncio.sleep(0.2)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--stored", type=int, default=0, help="employees stored before the measured events")
     add_out_argument(parser)
     args = parser.parse_args()
     run = f"bench{uuid.uuid4().hex[:6]}"
@@ -148,7 +158,7 @@ async def main() -> None:
     )
     await ensure_topics(settings=settings)
     topic = settings.topic(topics.HR_EMPLOYEES)
-    records = joined_events(args.events)
+    records = joined_events(args.stored, prefix="old") + joined_events(args.events)
     for start in range(0, len(records), 5000):
         await publish_raw(KAFKA, topic, records[start : start + 5000])
     client = AsyncMongoClient(MONGO)
@@ -156,16 +166,39 @@ async def main() -> None:
     baseline_client = AsyncMongoClient(MONGO, event_listeners=[listener])
     processes = {"bench process": psutil.Process(), **infrastructure_processes(KAFKA, MONGO)}
     costs = {}
+    total = args.stored + args.events
     try:
-        with CostMeter(processes) as meter:
-            base_s = await baseline(topic, args.events, baseline_client[f"{run}_baseline"])
+        base = Baseline(topic, baseline_client[f"{run}_baseline"])
+        await base.consumer.start()
+        try:
+            await base.until(args.stored)
+            before = listener.count
+            with CostMeter(processes) as meter:
+                started = time.perf_counter()
+                await base.until(total)
+                base_s = time.perf_counter() - started
+        finally:
+            await base.consumer.stop()
         costs["baseline: aiokafka + bulk_write"] = {
             "cpu": meter.cpu,
-            "commands": {"bench process": listener.count},
+            "commands": {"bench process": listener.count - before},
         }
-        before = service_commands()
-        with CostMeter(processes) as meter:
-            ours_s = await tandem(settings, args.events, client[f"{run}_profiles"])
+        app = build_app(settings)
+        if args.stored:
+            async with app.router.lifespan_context(app):
+                await service_until(topic, args.stored)
+                before = service_commands()
+                with CostMeter(processes) as meter:
+                    started = time.perf_counter()
+                    await service_until(topic, total)
+                    ours_s = time.perf_counter() - started
+        else:  # from the service's start, as before the growth check existed
+            before = service_commands()
+            with CostMeter(processes) as meter:
+                started = time.perf_counter()
+                async with app.router.lifespan_context(app):
+                    await service_until(topic, total)
+                    ours_s = time.perf_counter() - started
         costs["Tandem profiles service (in the bench process)"] = {
             "cpu": meter.cpu,
             "commands": {"bench process": service_commands() - before},
@@ -179,7 +212,9 @@ async def main() -> None:
     base_rate, ours_rate = args.events / base_s, args.events / ours_s
     table = "\n".join(
         [
-            f"### HR-event ingest ({args.events:,} `hr.employee.joined`, one run)",
+            f"### HR-event ingest ({args.events:,} `hr.employee.joined`"
+            + (f" after {args.stored:,} others already stored" if args.stored else "")
+            + ", one run)",
             "",
             "| consumer | seconds | events/s | ratio to baseline |",
             "|---|---:|---:|---:|",
@@ -194,16 +229,20 @@ async def main() -> None:
         ]
     )
     print(table)
-    header = f"# HR-event ingest (`uv run --frozen python bench/bench_ingest.py --events {args.events}`, {stamp()})"
+    command = f"uv run --frozen python bench/bench_ingest.py --events {args.events}" + (
+        f" --stored {args.stored}" if args.stored else ""
+    )
+    header = f"# HR-event ingest (`{command}`, {stamp()})"
     figures = {
         "events": args.events,
+        "stored": args.stored,
         "baseline": {"seconds": base_s, "events_per_s": base_rate},
         "service": {"seconds": ours_s, "events_per_s": ours_rate},
         "ratio": ours_rate / base_rate,
         "costs": costs,
         "load_average": os.getloadavg(),
     }
-    write_results(args.out, "ingest", f"{header}\n\n{table}", figures)
+    write_results(args.out, "ingest_stored" if args.stored else "ingest", f"{header}\n\n{table}", figures)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ __all__ = ["draw", "render"]
 SERVICES = ("profiles", "matching", "notifications", "relationships")
 DETAIL_FILES = {
     "ingest": "ingest.md",
+    "ingest_stored": "ingest_stored.md",
     "e2e": "e2e.md",
     "round": "round.md",
     "suggest_http": "suggest_http.md",
@@ -82,7 +83,33 @@ def _ingest(report: dict[str, Any]) -> list[str]:
         f"| {ours['seconds']:.1f} | {ours['events_per_s']:,.0f} | {f['ratio']:.2f} |",
         "",
         *([*cost_table("HR-event ingest", f["events"], f["costs"]), ""] if "costs" in f else []),
+        *_growth(f, report["benches"].get("ingest_stored")),
     ]
+
+
+def _cpu_per_thousand(f: dict[str, Any], path: str) -> float:
+    return sum(f["costs"][path]["cpu"].values()) * 1000 / f["events"]
+
+
+def _growth(empty: dict[str, Any], stored: dict[str, Any] | None) -> list[str]:
+    """The growth check: CPU per event over an empty store and over one holding many profiles."""
+    if not stored or "costs" not in empty:
+        return []
+    lines = [
+        f"### Growth check: the same ingest after {stored['stored']:,} profiles are stored",
+        "",
+        "Target: CPU per event with the large store within 25% of the empty one (all processes).",
+        "",
+        "| path | CPU s / 1,000 events, empty | with the store full | change | events/s, full |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for path in stored["costs"]:
+        if path not in empty["costs"]:
+            continue
+        before, after = _cpu_per_thousand(empty, path), _cpu_per_thousand(stored, path)
+        rate = stored["baseline" if path.startswith("baseline") else "service"]["events_per_s"]
+        lines.append(f"| {path} | {before:.2f} | {after:.2f} | {after / before - 1:+.0%} | {rate:,.0f} |")
+    return [*lines, ""]
 
 
 def _e2e(report: dict[str, Any]) -> list[str]:

@@ -31,6 +31,8 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "round": ("bench_round.py", [], ["--quick"]),
     "suggest_domain": ("bench_suggest_domain.py", [], ["--mentors", "10000", "--queries", "100"]),
     "ingest": ("bench_ingest.py", [], ["--events", "2000"]),
+    # the growth check: the same ingest over a store that already holds 100,000 profiles
+    "ingest_stored": ("bench_ingest.py", ["--stored", "100000"], ["--events", "2000", "--stored", "4000"]),
     "e2e": ("bench_e2e.py", [], ["--seconds", "10", "--wait", "30"]),
     "notifications": ("bench_notifications.py", [], ["--burst", "300", "--rate", "50", "--seconds", "5"]),
     "suggest_http": ("bench_suggest_http.py", [], ["--mentors", "10000", "--queries", "100"]),

@@ -143,3 +143,32 @@ def test_the_cost_per_thousand_events_of_each_process_stands_beside_the_baseline
     assert "| services → welcome email | profiles | 4.00 | 6,000 |" in text
     assert "| services → welcome email | store | 10.00 | — |" in text
     assert "| services → welcome email | **all processes** | **14.00** | **6,000** |" in text
+
+
+def test_the_growth_check_sets_the_cpu_per_event_over_a_full_store_beside_the_empty_one() -> None:
+    data = figures()
+
+    def ingest(stored: int, service_cpu: float) -> dict:
+        return {
+            "events": 2000,
+            "stored": stored,
+            "baseline": {"seconds": 1.0, "events_per_s": 2000.0},
+            "service": {"seconds": 4.0, "events_per_s": 500.0},
+            "ratio": 0.25,
+            "costs": {
+                "baseline: aiokafka + bulk_write": {
+                    "cpu": {"store": 1.0, "bench process": 0.2},
+                    "commands": {},
+                },
+                "Tandem profiles service (in the bench process)": {
+                    "cpu": {"store": service_cpu},
+                    "commands": {},
+                },
+            },
+        }
+
+    data["benches"] |= {"ingest": ingest(0, 4.0), "ingest_stored": ingest(100_000, 6.0)}
+    text = render(data)
+    assert "### Growth check: the same ingest after 100,000 profiles are stored" in text
+    assert "| baseline: aiokafka + bulk_write | 0.60 | 0.60 | +0% | 2,000 |" in text
+    assert "| Tandem profiles service (in the bench process) | 2.00 | 3.00 | +50% | 500 |" in text
