@@ -319,3 +319,28 @@ async def test_an_employees_own_preferences_win_over_the_profiles_and_only_they_
     assert not await inbox.mark_read(f.uow, item.id, reader="mentor"), "not in the mentor's inbox"
     assert await inbox.mark_read(f.uow, item.id, reader="mentee")
     assert (await inbox.inbox_page(f.uow, "mentee", limit=10, cursor=None)).unread == 0
+
+
+async def test_a_sent_delivery_whose_outcome_is_still_being_stored_is_not_sent_again_after_its_lease():
+    f = fakes()
+    delivery_id = await _webhook_delivery(f)
+    sender = FlakySender(None)
+    dispatcher = Dispatcher(f.uow, sender)
+    store_slowly, real_mark = asyncio.Event(), f.deliveries.mark
+
+    async def slow_mark(*args: object, **kwargs: object) -> None:
+        await store_slowly.wait()  # the store is slow: the outcome lands after the lease ran out
+        await real_mark(*args, **kwargs)  # type: ignore[arg-type]
+
+    f.deliveries.mark = slow_mark  # type: ignore[method-assign]
+    assert await dispatcher.run_once() == 1
+    f.clock.advance(seconds=f.uow.settings.delivery_lease_s + 1)
+    assert await f.deliveries.due("webhook", now=f.clock(), limit=10) == [delivery_id], "its lease ran out"
+
+    next_pass = asyncio.create_task(dispatcher.run_once())
+    await asyncio.sleep(0.05)
+    assert not next_pass.done(), "the next pass waits for the outcome instead of sending again"
+    store_slowly.set()
+    await next_pass
+    assert await _pass(f, dispatcher) == 0
+    assert len(sender.sent) == 1 and f.deliveries.stored[delivery_id].status == DELIVERED

@@ -5,7 +5,9 @@ of the whole pass as one document whose outbox carries the ``notification.delive
 ``notification.failed`` events, and applies it to the deliveries. Transient failures come back
 after exponential backoff with jitter; the last failed attempt marks the delivery ``failed``.
 A crash before the outcome is recorded leaves the deliveries leased: they are sent again when
-the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat).
+the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat). A pass never
+claims what this process sent and is still recording: a slow store that keeps the outcome from
+being applied within the lease must not make the same process send it again.
 """
 
 import asyncio
@@ -57,6 +59,7 @@ class Dispatcher:
         self.poll_interval_s = settings.dispatcher_poll_interval_s
         self._slots = asyncio.Semaphore(sender.concurrency)
         self._settling: asyncio.Task[None] | None = None
+        self._recording: set[str] = set()  # ids sent by this process whose outcome is being stored
 
     async def run(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried with backoff."""
@@ -104,8 +107,11 @@ class Dispatcher:
     async def settled(self) -> None:
         """Wait for the outcome of the last pass to be stored (its error, if it failed)."""
         settling, self._settling = self._settling, None
-        if settling is not None:
-            await settling
+        try:
+            if settling is not None:
+                await settling
+        finally:
+            self._recording = set()
 
     async def reconcile(self) -> None:
         """Apply outcomes recorded before a crash but not yet applied to their deliveries."""
@@ -120,6 +126,10 @@ class Dispatcher:
         due = await deliveries.due(self.channel, now=now, limit=self.batch_size)
         if not due:
             return 0
+        if self._recording.issuperset(due):  # their lease ran out while their outcome is stored
+            await self.settled()
+            return len(due)
+        due = [d for d in due if d not in self._recording]
         token = uuid.uuid4().hex
         claimed = await deliveries.claim(due, token=token, lease_until=now + self.lease, now=now)
         if not claimed:
@@ -131,6 +141,7 @@ class Dispatcher:
         # two apart); at most one outcome is in flight, and its failure surfaces here.
         await self.settled()
         self._settling = asyncio.create_task(self._settle(token, list(zip(claimed, errors, strict=True))))
+        self._recording = {d.id for d in claimed}
         log.debug(
             "dispatcher pass",
             channel=self.channel,
