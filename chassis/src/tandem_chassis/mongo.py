@@ -1,11 +1,15 @@
 """MongoDB access with PyMongo's async API (works on MongoDB and FerretDB 1.24)."""
 
+from typing import TypeVar
+
 from pymongo import AsyncMongoClient, monitoring
 
 from tandem_chassis.metrics import STORE_COMMAND_SECONDS, STORE_COMMANDS
 from tandem_chassis.settings import ServiceSettings
 
-__all__ = ["connect"]
+__all__ = ["ID_LOOKUP_LIMIT", "connect", "id_chunks"]
+
+T = TypeVar("T")
 
 Document = dict[str, object]
 
@@ -49,3 +53,13 @@ def connect(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         appname=f"tandem-{settings.service_name}",
         event_listeners=[CommandCounter()],
     )
+
+
+# The longest `_id: {$in: [...]}` the local store looks up by id (deploy/local/ferretdb's patch);
+# a longer list makes it scan the whole collection.
+ID_LOOKUP_LIMIT = 1_000
+
+
+def id_chunks(values: list[T]) -> list[list[T]]:
+    """``values`` in lists short enough for an ``_id: {$in}`` the local store looks up by id."""
+    return [values[start : start + ID_LOOKUP_LIMIT] for start in range(0, len(values), ID_LOOKUP_LIMIT)]

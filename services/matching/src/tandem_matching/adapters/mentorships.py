@@ -13,6 +13,7 @@ from datetime import datetime
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 from tandem_chassis import AggregateStore
+from tandem_chassis.mongo import id_chunks
 from tandem_contracts import MentorshipSnapshot
 
 from tandem_matching.adapters import Document
@@ -26,7 +27,6 @@ _FIELDS = tuple(MentorshipSnapshot.model_fields)
 # The pairs' marker that every mentorship stored before the pairs existed is listed: "" is no
 # employee id (they are at least one character).
 _INDEXED = ""
-_IN_LIMIT = 1_000  # the longest `_id: {$in}` the local store looks up by id (deploy/local/ferretdb)
 
 
 def _mentorship(document: Document) -> Mentorship:
@@ -88,8 +88,7 @@ class MongoMentorships:
     async def _ids_of(self, employee_ids: list[str]) -> list[str]:
         """The mentorship ids listed for these employees."""
         found: set[str] = set()
-        for start in range(0, len(employee_ids), _IN_LIMIT):
-            chunk = employee_ids[start : start + _IN_LIMIT]
+        for chunk in id_chunks(employee_ids):
             async for d in self.pairs.find({"_id": {"$in": chunk}}):
                 found.update(d["ids"])
         return sorted(found)
@@ -139,11 +138,11 @@ class MongoMentorships:
             return [_mentorship(d) async for d in (cursor.limit(limit) if limit else cursor)]
         ids = await self._ids_of(people)
         found: list[Mentorship] = []
-        for start in range(0, len(ids), _IN_LIMIT):
+        for chunk in id_chunks(ids):
             if limit and len(found) >= limit:
                 break
-            chunk = query | {"_id": {"$in": ids[start : start + _IN_LIMIT]}}
-            found += [_mentorship(d) async for d in self.collection.find(chunk).sort("_id", ASCENDING)]
+            cursor = self.collection.find(query | {"_id": {"$in": chunk}}).sort("_id", ASCENDING)
+            found += [_mentorship(d) async for d in cursor]
         return found[:limit] if limit else found
 
     async def of_employee(self, employee_id: str, *, status: State | None, limit: int) -> list[Mentorship]:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+from tandem_chassis.mongo import id_chunks
 from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.adapters import Document
@@ -22,7 +23,6 @@ T = TypeVar("T")
 SEQ_FIELD = "seq"
 _COUNTER_ID = "profiles"
 _LOOKUP_LIMIT = 20_000  # more changes than this since the last read: read the whole projection
-_IN_LIMIT = 1_000  # the longest `_id: {$in}` the local store looks up by id (deploy/local/ferretdb)
 _BATCH = 5_000  # documents per reply when reading the whole projection
 
 
@@ -219,18 +219,12 @@ class ProfileProjection:
             return []
         notes = [
             note["employee_id"]
-            for numbers in _chunks(list(range(seq + 1, last + 1)))
+            for numbers in id_chunks(list(range(seq + 1, last + 1)))
             async for note in self.changes.find({"_id": {"$in": numbers}}, {"employee_id": 1})
         ]
         return [
             _entry(document, shared)
-            for employee_ids in _chunks(list(dict.fromkeys(notes)))
+            for employee_ids in id_chunks(list(dict.fromkeys(notes)))
             async for document in self.collection.find({"_id": {"$in": employee_ids}})
             if int(document.get(SEQ_FIELD, 0)) > seq
         ]
-
-
-def _chunks(values: list[Any]) -> list[list[Any]]:
-    """``$in`` lists short enough for the local store to look up by ``_id`` (it scans the whole
-    collection for a longer one)."""
-    return [values[start : start + _IN_LIMIT] for start in range(0, len(values), _IN_LIMIT)]
