@@ -43,3 +43,41 @@ async def test_an_email_sent_while_the_recipients_leave_cancelled_it_is_recorded
         assert (await deliveries.get(unsent.id)).status == CANCELLED, "never sent: stays cancelled"
     finally:
         await mongo_client.drop_database(database.name)
+
+
+async def test_a_lease_is_renewed_only_for_its_own_pass_and_never_moves_a_retry(
+    mongo_client, service_settings
+):
+    database = mongo_client[service_settings(service="leases").database_name]
+    deliveries = MongoDeliveries(lambda: database)
+    now = datetime.now(UTC)
+    retried, sending = (
+        Delivery(
+            id=f"{name}:e-1:email",
+            event_id=name,
+            event_type="profile.registered",
+            event_time=now,
+            created_at=now,
+            kind="welcome",
+            channel="email",
+            recipient_id="e-1",
+            next_attempt_at=now,
+        )
+        for name in ("retried", "sending")
+    )
+    lease, later = now + timedelta(seconds=10), now + timedelta(seconds=30)
+    try:
+        assert await deliveries.add([retried, sending]) == 2
+        claimed = await deliveries.claim([retried.id, sending.id], token="t", lease_until=lease, now=now)
+        assert len(claimed) == 2
+        await deliveries.reschedule([retried.id], at=now + timedelta(hours=1), error="451", attempts=1)
+        await deliveries.renew([retried.id, sending.id], token="t", lease_until=later)  # late renewal
+        await deliveries.renew([sending.id], token="another pass", lease_until=later + timedelta(hours=9))
+        assert await deliveries.due("email", now=later - timedelta(seconds=1), limit=10) == []
+        assert await deliveries.due("email", now=later, limit=10) == [sending.id], "renewed to `later`"
+        assert set(await deliveries.due("email", now=now + timedelta(hours=1), limit=10)) == {
+            retried.id,
+            sending.id,
+        }
+    finally:
+        await mongo_client.drop_database(database.name)

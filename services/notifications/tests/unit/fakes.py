@@ -122,6 +122,12 @@ class FakeDeliveries:
             claimed.append(dataclasses.replace(self.stored[i], attempts=entry.attempts))
         return claimed
 
+    async def renew(self, ids: Sequence[str], *, token: str, lease_until: datetime) -> None:
+        for i in ids:
+            entry = self.queue.get(i)
+            if entry is not None and entry.lease == token:
+                entry.due = lease_until
+
     async def mark(
         self, attempts: Mapping[str, int], status: str, *, at: datetime, error: str | None = None
     ) -> None:
@@ -141,7 +147,7 @@ class FakeDeliveries:
                     self.stored[i], next_attempt_at=at, last_error=error, attempts=attempts
                 )
             if i in self.queue:
-                self.queue[i].due = at
+                self.queue[i].due, self.queue[i].lease = at, None
 
     async def get(self, delivery_id: str) -> Delivery | None:
         return self.stored.get(delivery_id)

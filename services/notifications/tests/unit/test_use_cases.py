@@ -344,3 +344,35 @@ async def test_a_sent_delivery_whose_outcome_is_still_being_stored_is_not_sent_a
     await next_pass
     assert await _pass(f, dispatcher) == 0
     assert len(sender.sent) == 1 and f.deliveries.stored[delivery_id].status == DELIVERED
+
+
+class HeldSender(FlakySender):
+    """A channel whose sends succeed only once ``release`` is set (a slow SMTP server)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.release = asyncio.Event()
+
+    async def send(self, delivery: Delivery) -> None:
+        await self.release.wait()
+        await super().send(delivery)
+
+
+async def test_a_pass_renews_its_lease_so_another_replica_never_sends_what_it_is_still_sending():
+    lease_s = 0.3  # real seconds: the renewal runs every third of it
+    f = fakes(delivery_lease_s=lease_s, smtp_timeout_s=0.1, webhook_timeout_s=0.1)
+    delivery_id = await _webhook_delivery(f)
+    slow, other = HeldSender(), FlakySender(None)
+    replica_a, replica_b = Dispatcher(f.uow, slow), Dispatcher(f.uow, other)
+    sending = asyncio.create_task(replica_a.run_once())
+    await asyncio.sleep(0.05)
+    for _ in range(3):  # well past the first lease, on the store's clock and on the real one
+        f.clock.advance(seconds=lease_s * 2)
+        await asyncio.sleep(lease_s)
+        assert await f.deliveries.due("webhook", now=f.clock(), limit=10) == [], "the lease was renewed"
+        assert await _pass(f, replica_b) == 0
+    slow.release.set()
+    assert await sending == 1
+    await replica_a.settled()
+    assert f.deliveries.stored[delivery_id].status == DELIVERED
+    assert [d.id for d in slow.sent] == [delivery_id] and other.sent == []

@@ -158,6 +158,13 @@ class MongoDeliveries:
             await self.queue.delete_many({"_id": {"$in": list(gone)}})
         return claimed
 
+    async def renew(self, ids: Sequence[str], *, token: str, lease_until: datetime) -> None:
+        """Extend a live pass's lease (entries still leased to ``token`` only)."""
+        if ids:
+            await self.queue.update_many(
+                {"_id": {"$in": list(ids)}, "lease": token}, {"$set": {"due": lease_until}}
+            )
+
     async def mark(
         self, attempts: Mapping[str, int], status: str, *, at: datetime, error: str | None = None
     ) -> None:
@@ -184,7 +191,10 @@ class MongoDeliveries:
                 {"_id": {"$in": ids}, "status": PENDING},
                 {"$set": {"next_attempt_at": at, "last_error": error, "attempts": attempts}},
             )
-            await self.queue.update_many({"_id": {"$in": ids}}, {"$set": {"due": at}})
+            # The lease ends with the pass: a renewal still in flight must not move the retry.
+            await self.queue.update_many(
+                {"_id": {"$in": ids}}, {"$set": {"due": at}, "$unset": {"lease": ""}}
+            )
 
     async def get(self, delivery_id: str) -> Delivery | None:
         found = await self.collection.find_one({"_id": delivery_id})

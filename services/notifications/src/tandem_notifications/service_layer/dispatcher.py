@@ -5,9 +5,10 @@ of the whole pass as one document whose outbox carries the ``notification.delive
 ``notification.failed`` events, and applies it to the deliveries. Transient failures come back
 after exponential backoff with jitter; the last failed attempt marks the delivery ``failed``.
 A crash before the outcome is recorded leaves the deliveries leased: they are sent again when
-the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat). A pass never
-claims what this process sent and is still recording: a slow store that keeps the outcome from
-being applied within the lease must not make the same process send it again.
+the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat). While a pass
+is alive it renews its lease every third of it until its outcome is applied, so a slow send or a
+slow store never lets another replica (or this one) claim and send what it is still handling.
+A pass also never claims what this process sent and is still recording.
 """
 
 import asyncio
@@ -134,13 +135,19 @@ class Dispatcher:
         claimed = await deliveries.claim(due, token=token, lease_until=now + self.lease, now=now)
         if not claimed:
             return len(due)
-        started = time.perf_counter()
-        errors = await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
-        sent = time.perf_counter()
-        # Store this pass's outcome while the next pass claims and sends (the leases keep the
-        # two apart); at most one outcome is in flight, and its failure surfaces here.
-        await self.settled()
-        self._settling = asyncio.create_task(self._settle(token, list(zip(claimed, errors, strict=True))))
+        renewing = asyncio.create_task(self._keep_leased([d.id for d in claimed], token))
+        try:
+            started = time.perf_counter()
+            errors = await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
+            sent = time.perf_counter()
+            # Store this pass's outcome while the next pass claims and sends (the leases keep the
+            # two apart); at most one outcome is in flight, and its failure surfaces here.
+            await self.settled()
+        except BaseException:
+            renewing.cancel()
+            raise
+        attempted = list(zip(claimed, errors, strict=True))
+        self._settling = asyncio.create_task(self._settle(token, attempted, renewing))
         self._recording = {d.id for d in claimed}
         log.debug(
             "dispatcher pass",
@@ -163,13 +170,30 @@ class Dispatcher:
                 return DeliveryError(f"{type(error).__name__}: {error}", transient=True)
         return None
 
-    async def _settle(self, token: str, attempted: list[tuple[Delivery, DeliveryError | None]]) -> None:
-        outcome, events = outcome_of(
-            f"{self.channel}:{token}", self.channel, attempted, policy=self.policy, now=self.uow.clock()
-        )
-        if events:
-            await self.uow.outcomes.record(outcome, events)
-        await self._apply(outcome, recorded=bool(events))
+    async def _keep_leased(self, ids: list[str], token: str) -> None:
+        """Renew the pass's lease every third of it until cancelled (its outcome applied)."""
+        every_s = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.uow.deliveries.renew(ids, token=token, lease_until=self.uow.clock() + self.lease)
+            except Exception:  # the lease still holds for two more tries; if it runs out: sent again
+                log.warning(
+                    "delivery lease not renewed", channel=self.channel, deliveries=len(ids), exc_info=True
+                )
+
+    async def _settle(
+        self, token: str, attempted: list[tuple[Delivery, DeliveryError | None]], renewing: asyncio.Task[None]
+    ) -> None:
+        try:
+            outcome, events = outcome_of(
+                f"{self.channel}:{token}", self.channel, attempted, policy=self.policy, now=self.uow.clock()
+            )
+            if events:
+                await self.uow.outcomes.record(outcome, events)
+            await self._apply(outcome, recorded=bool(events))
+        finally:
+            renewing.cancel()
 
     async def _apply(self, outcome: PassOutcome, *, recorded: bool = True) -> None:
         deliveries, at = self.uow.deliveries, outcome.created_at
