@@ -9,6 +9,20 @@ from tandem_notifications.domain.delivery import CANCELLED, DELIVERED, Delivery
 pytestmark = pytest.mark.integration
 
 
+def _welcome(event_id: str, now: datetime) -> Delivery:
+    return Delivery(
+        id=f"{event_id}:e-1:email",
+        event_id=event_id,
+        event_type="profile.registered",
+        event_time=now,
+        created_at=now,
+        kind="welcome",
+        channel="email",
+        recipient_id="e-1",
+        next_attempt_at=now,
+    )
+
+
 async def test_an_email_sent_while_the_recipients_leave_cancelled_it_is_recorded_delivered(
     mongo_client, service_settings
 ):
@@ -17,20 +31,7 @@ async def test_an_email_sent_while_the_recipients_leave_cancelled_it_is_recorded
     database = mongo_client[service_settings(service="records").database_name]
     deliveries = MongoDeliveries(lambda: database)
     now = datetime.now(UTC)
-    sent, unsent = (
-        Delivery(
-            id=f"{name}:e-1:email",
-            event_id=name,
-            event_type="profile.registered",
-            event_time=now,
-            created_at=now,
-            kind="welcome",
-            channel="email",
-            recipient_id="e-1",
-            next_attempt_at=now,
-        )
-        for name in ("sent", "unsent")
-    )
+    sent, unsent = _welcome("sent", now), _welcome("unsent", now)
     try:
         assert await deliveries.add([sent, unsent]) == 2
         claimed = await deliveries.claim(
@@ -51,20 +52,7 @@ async def test_a_lease_is_renewed_only_for_its_own_pass_and_never_moves_a_retry(
     database = mongo_client[service_settings(service="leases").database_name]
     deliveries = MongoDeliveries(lambda: database)
     now = datetime.now(UTC)
-    retried, sending = (
-        Delivery(
-            id=f"{name}:e-1:email",
-            event_id=name,
-            event_type="profile.registered",
-            event_time=now,
-            created_at=now,
-            kind="welcome",
-            channel="email",
-            recipient_id="e-1",
-            next_attempt_at=now,
-        )
-        for name in ("retried", "sending")
-    )
+    retried, sending = _welcome("retried", now), _welcome("sending", now)
     lease, later = now + timedelta(seconds=10), now + timedelta(seconds=30)
     try:
         assert await deliveries.add([retried, sending]) == 2
