@@ -10,7 +10,7 @@ install: ## Python deps from uv.lock (installs uv itself from PyPI when missing)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --all-packages
 
-run: install ## Kafka + the store + the three services in the foreground; Ctrl-C stops all
+run: install ## Kafka + the store + the four services + the web console in the foreground; Ctrl-C stops all
 	$(UV) run --frozen python deploy/local/stack.py run
 
 test: install ## The whole suite on real infrastructure (provisions the local stack if needed)
