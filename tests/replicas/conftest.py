@@ -97,20 +97,25 @@ class Cluster:
     async def publish_hr(self, *data: EventData) -> None:
         await publish_event(self.platform.bootstrap, self.platform.topic(topics.HR_EMPLOYEES), *data)
 
-    async def known_to_every_matching_replica(self, mentee_id: str, mentor_id: str) -> None:
-        """Wait until each matching replica suggests ``mentor_id`` to ``mentee_id``."""
+    async def known_to_every_matching_replica(self, mentor_id: str, *mentee_ids: str) -> None:
+        """Wait until each matching replica suggests ``mentor_id`` to every one of ``mentee_ids``.
+
+        Profiles are spread over the topic's partitions, so one mentee being known says nothing
+        about the others: each is checked on each replica."""
+        replicas = self.replicas("matching")
+        waiting = {(n, mentee) for n in range(len(replicas)) for mentee in mentee_ids}
 
         async def suggested_everywhere() -> bool:
-            for replica in self.replicas("matching"):
+            for n, mentee in sorted(waiting):
                 answer = await self.call(
-                    "GET", replica, f"/v1/mentees/{mentee_id}/suggestions", headers=self.headers(mentee_id)
+                    "GET", replicas[n], f"/v1/mentees/{mentee}/suggestions", headers=self.headers(mentee)
                 )
                 found = answer.json().get("suggestions", []) if answer.status_code == 200 else []
-                if mentor_id not in {s["mentor_id"] for s in found}:
-                    return False
-            return True
+                if mentor_id in {s["mentor_id"] for s in found}:
+                    waiting.discard((n, mentee))
+            return not waiting
 
-        what = f"{mentor_id} suggested to {mentee_id} by every replica"
+        what = f"{mentor_id} suggested to {len(mentee_ids)} mentee(s) by every replica"
         await eventually(suggested_everywhere, what, WAIT_S)
 
     async def records(self, topic: str) -> list[Any]:

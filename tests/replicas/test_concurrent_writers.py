@@ -23,8 +23,7 @@ CAPACITY = 3
 async def test_twenty_requests_for_a_mentor_with_three_seats_over_two_replicas(cluster) -> None:
     mentees = [f"cap-mentee-{n}" for n in range(REQUESTS)]
     await cluster.feed_profiles(cluster.mentor("cap-mentor", CAPACITY), *map(cluster.mentee, mentees))
-    for mentee in (mentees[0], mentees[-1]):
-        await cluster.known_to_every_matching_replica(mentee, "cap-mentor")
+    await cluster.known_to_every_matching_replica("cap-mentor", *mentees)
     replicas = cluster.replicas("matching")
 
     answers = await asyncio.gather(
@@ -154,8 +153,7 @@ async def test_a_round_started_on_both_replicas_at_once_runs_once(cluster) -> No
     mentors = [f"round-mentor-{n}" for n in range(4)]
     mentees = [f"round-mentee-{n}" for n in range(8)]
     await cluster.feed_profiles(*(cluster.mentor(m, 2) for m in mentors), *map(cluster.mentee, mentees))
-    for mentee in (mentees[0], mentees[-1]):
-        await cluster.known_to_every_matching_replica(mentee, mentors[-1])
+    await cluster.known_to_every_matching_replica(mentors[-1], *mentees)
     first, second = cluster.replicas("matching")
     created = await cluster.call(
         "POST", first, "/v1/programs", headers=cluster.admin(), json={"name": "Spring"}
@@ -203,7 +201,7 @@ async def test_periodic_jobs_on_both_replicas_have_each_effect_once(cluster, mon
     mentors = [f"jobs-mentor-{n}" for n in range(2)]
     mentees = [f"jobs-mentee-{n}" for n in range(4)]
     await cluster.feed_profiles(*(cluster.mentor(m, 2) for m in mentors), *map(cluster.mentee, mentees))
-    await cluster.known_to_every_matching_replica(mentees[-1], mentors[-1])
+    await cluster.known_to_every_matching_replica(mentors[-1], *mentees)
     first, second = cluster.replicas("matching")
     created = await cluster.call(
         "POST",
