@@ -3,7 +3,9 @@ and a real HTTP receiver."""
 
 import asyncio
 import json
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from tandem_chassis.testing import eventually, read_topic
@@ -72,6 +74,10 @@ async def _known(running, *ids: str) -> None:
 
 async def _count(collection, query, expected):  # type: ignore[no-untyped-def]
     return await collection.count_documents(query) >= expected
+
+
+async def _exactly(collection, query, expected):  # type: ignore[no-untyped-def]
+    return await collection.count_documents(query) == expected
 
 
 def subjects(sink, address: str) -> list[str]:
@@ -443,6 +449,43 @@ async def test_an_smtp_outage_of_30_seconds_delays_emails_but_loses_none_and_nev
     raw = smtp_sink.snapshot()
     assert len(raw) == 20 and len({str(r.message["Message-ID"]) for r in raw}) == 20
     assert await deliveries.count_documents({"status": "failed"}) == 0
+
+
+async def test_the_dispatcher_claims_what_was_recorded_by_id_without_scanning_the_queue_each_pass(
+    start_service, smtp_sink
+):
+    """The consumer hints each recorded delivery to its dispatcher, which claims it by ``_id``;
+    asking the store for everything due reads the whole queue on the local store, so it is done
+    at start and then only every ten poll intervals (here 300 s): not once per wave of events."""
+    running = await start_service(dispatcher_poll_interval_s=30.0)
+    scans: list[str] = []
+    deliveries, real_due = running.uow.deliveries, running.uow.deliveries.due
+
+    async def due(channel: str, **kwargs: Any) -> list[str]:
+        scans.append(channel)
+        return await real_due(channel, **kwargs)
+
+    deliveries.due = due  # type: ignore[method-assign]
+    waves = 5
+    for wave in range(waves):
+        await running.emit(topics.PROFILES, *(registered(f"w{wave}-{n}") for n in range(2)))
+        sent = 4 * (wave + 1)
+        await eventually(
+            lambda sent=sent: _ready(len(smtp_sink.snapshot()) >= sent), f"wave {wave}", timeout_s=30
+        )
+        await eventually(
+            lambda sent=sent: _count(
+                running.db["deliveries"], {"channel": "inapp", "status": "delivered"}, sent
+            ),
+            f"wave {wave} in-app",
+            timeout_s=30,
+        )
+    assert len(smtp_sink.snapshot()) == 4 * waves
+    queue = running.db["delivery_queue"]
+    await eventually(
+        lambda: _exactly(queue, {}, 0), "every delivery finished (its outcome stored)", timeout_s=30
+    )
+    assert Counter(scans) <= Counter(["email", "inapp", "webhook"]), f"scans {Counter(scans)}"
 
 
 async def test_checkin_reminders_come_every_interval_while_active_and_never_twice(start_service, smtp_sink):

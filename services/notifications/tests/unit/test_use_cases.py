@@ -376,3 +376,103 @@ async def test_a_pass_renews_its_lease_so_another_replica_never_sends_what_it_is
     await replica_a.settled()
     assert f.deliveries.stored[delivery_id].status == DELIVERED
     assert [d.id for d in slow.sent] == [delivery_id] and other.sent == []
+
+
+def _count_scans(f: Fakes) -> list[str]:
+    """The channels of every queue scan (``deliveries.due``) from now on."""
+    scans: list[str] = []
+    real_due = f.deliveries.due
+
+    async def due(channel: str, **kwargs: object) -> list[str]:
+        scans.append(channel)
+        return await real_due(channel, **kwargs)  # type: ignore[arg-type]
+
+    f.deliveries.due = due  # type: ignore[method-assign]
+    return scans
+
+
+def _unhinted(f: Fakes, count: int) -> list[Delivery]:
+    """Webhook deliveries recorded by someone else (another replica): no hint reaches us."""
+    return [
+        Delivery(
+            id=f"other-{n}:hook:webhook",
+            event_id=f"other-{n}",
+            event_type="program.round_completed",
+            event_time=T0,
+            created_at=T0,
+            kind="webhook",
+            channel="webhook",
+            recipient_id="hook",
+            next_attempt_at=f.clock(),
+        )
+        for n in range(count)
+    ]
+
+
+async def test_a_pass_claims_what_this_process_recorded_by_its_hint_and_scans_the_queue_now_and_then():
+    f = fakes()
+    scans = _count_scans(f)
+    dispatcher = Dispatcher(f.uow, FlakySender(None))
+    await _webhook_delivery(f)
+    assert await _pass(f, dispatcher) == 1 and scans == ["webhook"], "a scan at start"
+
+    await _webhook_delivery(f)  # a second hook: the event goes to both
+    assert await _pass(f, dispatcher) == 2
+    assert scans == ["webhook"], "claimed by the hints alone"
+    assert {d.status for d in f.deliveries.stored.values()} == {DELIVERED}
+
+    f.clock.advance(seconds=10 * f.uow.settings.dispatcher_poll_interval_s)
+    assert await _pass(f, dispatcher) == 0 and scans == ["webhook"] * 2, "every ten poll intervals"
+
+
+async def test_deliveries_no_hint_names_are_found_by_the_scan_which_repeats_while_it_comes_back_full():
+    f = fakes(dispatcher_batch_size=4)
+    scans = _count_scans(f)
+    dispatcher = Dispatcher(f.uow, FlakySender(None))
+    assert await _pass(f, dispatcher) == 0
+    await f.deliveries.add(_unhinted(f, 6))
+    assert await _pass(f, dispatcher) == 0, "no hint, no scan due yet"
+
+    f.clock.advance(seconds=10 * f.uow.settings.dispatcher_poll_interval_s)
+    assert [await _pass(f, dispatcher) for _ in range(4)] == [4, 2, 0, 0]
+    assert len(scans) == 3, "at start, when due, again after a full scan; then not before it is due"
+    assert {d.status for d in f.deliveries.stored.values()} == {DELIVERED}
+
+
+async def test_dropped_hints_make_the_next_pass_scan_the_queue():
+    f = fakes()
+    f.uow.signals.max_hints = 2
+    dispatcher = Dispatcher(f.uow, FlakySender(None))
+    assert await _pass(f, dispatcher) == 0
+    for _ in range(3):  # the third hook's event hints three deliveries: one more than kept
+        await _webhook_delivery(f)
+    assert await _pass(f, dispatcher) == 6
+    assert {d.status for d in f.deliveries.stored.values()} == {DELIVERED}
+
+
+async def test_a_retry_is_hinted_for_its_time_and_needs_no_scan():
+    f = fakes(dispatcher_poll_interval_s=60.0)  # the next scan is ten minutes away
+    scans = _count_scans(f)
+    sender = FlakySender(DeliveryError("webhook answered 503", transient=True))
+    dispatcher = Dispatcher(f.uow, sender)
+    delivery_id = await _webhook_delivery(f)
+    assert await _pass(f, dispatcher) == 1
+    assert await _pass(f, dispatcher) == 0, "not before its backoff"
+    sender.error = None
+    f.clock.advance(seconds=f.uow.settings.delivery_backoff_initial_s)
+    assert await _pass(f, dispatcher) == 1
+    assert f.deliveries.stored[delivery_id].status == DELIVERED and len(scans) == 1
+
+
+async def test_a_backlog_that_is_all_hinted_is_not_scanned_again_on_every_pass():
+    f = fakes(dispatcher_batch_size=4)
+    scans = _count_scans(f)
+    dispatcher = Dispatcher(f.uow, FlakySender(None))
+    assert await _pass(f, dispatcher) == 0
+    backlog = _unhinted(f, 10)
+    await f.deliveries.add(backlog)
+    f.uow.signals.hint(backlog)  # recorded here after all
+    f.clock.advance(seconds=10 * f.uow.settings.dispatcher_poll_interval_s)
+    assert [await _pass(f, dispatcher) for _ in range(4)] == [2, 4, 4, 0], "the scan found what was taken"
+    assert len(scans) == 2, "at start, and once when due: the full scan found only hinted deliveries"
+    assert {d.status for d in f.deliveries.stored.values()} == {DELIVERED}

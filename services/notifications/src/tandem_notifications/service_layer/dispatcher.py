@@ -9,13 +9,19 @@ the lease expires (at-least-once; the Message-ID lets a receiver drop the repeat
 is alive it renews its lease every third of it until its outcome is applied, so a slow send or a
 slow store never lets another replica (or this one) claim and send what it is still handling.
 A pass also never claims what this process sent and is still recording.
+
+What a pass claims comes from the hints of :class:`DeliverySignals` (what this process recorded
+or rescheduled, by ``_id``), so a busy dispatcher does not ask the store for everything due on
+every pass. The queue is scanned at start, every ``10 x poll interval``, when hints were
+dropped, and again after each full scan that found deliveries no hint names (recorded before a
+restart or by another replica, leases that expired), until they are all found.
 """
 
 import asyncio
 import time
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from tandem_chassis.logging import get_logger
@@ -61,6 +67,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(sender.concurrency)
         self._settling: asyncio.Task[None] | None = None
         self._recording: set[str] = set()  # ids sent by this process whose outcome is being stored
+        self.scan_interval = timedelta(seconds=10 * self.poll_interval_s)
+        self._next_scan: datetime | None = None  # when the queue is scanned next; None: at once
+        self._scan_again = False  # the last scan came back full: more is waiting in the queue
 
     async def run(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried with backoff."""
@@ -83,6 +92,7 @@ class Dispatcher:
                         "dispatcher pass failed; backing off", channel=self.channel, retry_in_s=pause
                     )
                     reconciled = False
+                    self._next_scan = None  # the failed pass may have taken hints: scan the queue
                     await asyncio.sleep(pause)
                     pause = min(ceiling, pause * 2)
                     continue
@@ -124,7 +134,7 @@ class Dispatcher:
         """One pass: lease what is due, send it, and start storing the outcome; how many handled."""
         deliveries, now = self.uow.deliveries, self.uow.clock()
         claim_started = time.perf_counter()
-        due = await deliveries.due(self.channel, now=now, limit=self.batch_size)
+        due = await self._due(now)
         if not due:
             return 0
         if self._recording.issuperset(due):  # their lease ran out while their outcome is stored
@@ -158,6 +168,31 @@ class Dispatcher:
             settle_wait_ms=round((time.perf_counter() - sent) * 1000),
         )
         return len(claimed)
+
+    async def _due(self, now: datetime) -> list[str]:
+        """Ids to claim: the hinted ones due, and the queue's when a scan is due (half the batch
+        is kept for the scan, so hints never starve what only a scan finds)."""
+        signals = self.uow.signals
+        scan = (
+            self._scan_again
+            or signals.overflowed(self.channel)
+            or self._next_scan is None
+            or now >= self._next_scan
+        )
+        hinted = signals.take_due(
+            self.channel, now=now, limit=self.batch_size // 2 if scan else self.batch_size
+        )
+        if not scan:
+            return hinted
+        room = self.batch_size - len(hinted)
+        scanned = await self.uow.deliveries.due(self.channel, now=now, limit=room)
+        taken = set(hinted)
+        found = [delivery_id for delivery_id in scanned if delivery_id not in taken]
+        # A full scan with deliveries no hint names (work from before a restart, or left by
+        # another replica) is repeated at once; a backlog that is all hinted needs no scan.
+        self._scan_again = len(scanned) >= room and bool(signals.unhinted(self.channel, found))
+        self._next_scan = now + self.scan_interval
+        return hinted + found
 
     async def _attempt(self, delivery: Delivery) -> DeliveryError | None:
         async with self._slots:
@@ -205,5 +240,6 @@ class Dispatcher:
             await deliveries.mark(attempts, FAILED, at=at, error=error)
         for retry in outcome.retry:
             await deliveries.reschedule(retry.ids, at=retry.at, error=retry.error, attempts=retry.attempts)
+            self.uow.signals.hint_ids(self.channel, retry.ids, retry.at, ring=False)
         if recorded:
             await self.uow.outcomes.applied(outcome.id, at=self.uow.clock())

@@ -89,8 +89,7 @@ async def release_held(uow: UnitOfWork, recipient_ids: Iterable[str]) -> int:
 
 
 async def _store(uow: UnitOfWork, deliveries: list[Delivery]) -> int:
-    """Insert the deliveries and wake the dispatchers of their channels; how many were new."""
+    """Insert the deliveries and hint them to the dispatchers of their channels; how many were new."""
     added = await uow.deliveries.add(deliveries)
-    if deliveries:
-        uow.signals.ring({delivery.channel for delivery in deliveries})
+    uow.signals.hint(deliveries)
     return added

@@ -6,6 +6,8 @@ objects, so no store document reaches the service layer.
 """
 
 import asyncio
+import heapq
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,10 +104,24 @@ class Outcomes(Protocol):
 
 
 class DeliverySignals:
-    """Wakes the dispatcher of a channel as soon as deliveries for it are recorded."""
+    """Wakes the dispatcher of a channel as soon as deliveries for it are recorded, and hints
+    which ones and when they are due.
 
-    def __init__(self) -> None:
+    The hints let a dispatcher pass claim by ``_id`` what this process recorded, instead of
+    asking the store for everything due (a query the local store answers by reading the whole
+    queue, backlog included). They are only hints: a claim is guarded by the queue entry, so a
+    stale hint claims nothing, and the dispatcher still scans the queue now and then for what no
+    hint names (other replicas' deliveries, expired leases, work recorded before a restart).
+    Past ``max_hints`` waiting for one channel the hints are dropped and the channel is marked
+    ``overflowed``, which tells its dispatcher to scan.
+    """
+
+    def __init__(self, *, max_hints: int = 100_000) -> None:
+        self.max_hints = max_hints
         self._events: dict[str, asyncio.Event] = {}
+        self._due: dict[str, list[tuple[datetime, str]]] = defaultdict(list)  # a heap per channel
+        self._waiting: dict[str, set[str]] = defaultdict(set)  # hinted, not taken yet
+        self._overflowed: set[str] = set()
 
     def _event(self, channel: str) -> asyncio.Event:
         return self._events.setdefault(channel, asyncio.Event())
@@ -113,6 +129,55 @@ class DeliverySignals:
     def ring(self, channels: Iterable[str]) -> None:
         for channel in channels:
             self._event(channel).set()
+
+    def hint(self, deliveries: Iterable[Delivery]) -> None:
+        """Deliveries just recorded: remember each by channel and due time, and ring."""
+        channels: set[str] = set()
+        for delivery in deliveries:
+            self.hint_ids(delivery.channel, [delivery.id], delivery.next_attempt_at, ring=False)
+            channels.add(delivery.channel)
+        self.ring(channels)
+
+    def hint_ids(self, channel: str, ids: Iterable[str], due: datetime, *, ring: bool = True) -> None:
+        """Deliveries of ``channel`` due at ``due`` (a rescheduled retry, for example)."""
+        heap, waiting = self._due[channel], self._waiting[channel]
+        for delivery_id in ids:
+            heapq.heappush(heap, (due, delivery_id))
+            waiting.add(delivery_id)
+        if len(heap) > self.max_hints:
+            heap.clear()
+            waiting.clear()
+            self._overflowed.add(channel)
+        if ring:
+            self.ring([channel])
+
+    def take_due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` hinted ids of ``channel`` due at ``now``, soonest first (forgotten here)."""
+        heap, waiting = self._due[channel], self._waiting[channel]
+        taken: list[str] = []
+        while heap and heap[0][0] <= now and len(taken) < limit:
+            delivery_id = heapq.heappop(heap)[1]
+            if delivery_id in waiting:  # not taken already (by a scan, or hinted twice)
+                waiting.discard(delivery_id)
+                taken.append(delivery_id)
+        return taken
+
+    def unhinted(self, channel: str, ids: Iterable[str]) -> list[str]:
+        """Which of ``ids`` (found by a scan) no hint names; the hinted ones are forgotten here,
+        as the pass that found them claims them now."""
+        waiting, found = self._waiting[channel], []
+        for delivery_id in ids:
+            if delivery_id in waiting:
+                waiting.discard(delivery_id)
+            else:
+                found.append(delivery_id)
+        return found
+
+    def overflowed(self, channel: str) -> bool:
+        """Whether hints of ``channel`` were dropped since the last call (then: scan the queue)."""
+        dropped = channel in self._overflowed
+        self._overflowed.discard(channel)
+        return dropped
 
     async def wait(self, channel: str, timeout_s: float) -> None:
         """Return when ``channel`` is rung (since the last wait) or after ``timeout_s``."""
