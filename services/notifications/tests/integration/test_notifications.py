@@ -451,12 +451,13 @@ async def test_an_smtp_outage_of_30_seconds_delays_emails_but_loses_none_and_nev
     assert await deliveries.count_documents({"status": "failed"}) == 0
 
 
-async def test_the_dispatcher_claims_what_was_recorded_by_id_without_scanning_the_queue_each_pass(
+async def test_emails_are_claimed_by_id_without_scanning_the_queue_and_the_inbox_needs_no_pass(
     start_service, smtp_sink
 ):
-    """The consumer hints each recorded delivery to its dispatcher, which claims it by ``_id``;
+    """The consumer hints each recorded email to its dispatcher, which claims it by ``_id``;
     asking the store for everything due reads the whole queue on the local store, so it is done
-    at start and then only every ten poll intervals (here 300 s): not once per wave of events."""
+    at start and then only every ten poll intervals (here 300 s): not once per wave of events.
+    In-app notifications need no pass at all: they are stored delivered."""
     running = await start_service(dispatcher_poll_interval_s=30.0)
     scans: list[str] = []
     deliveries, real_due = running.uow.deliveries, running.uow.deliveries.due
@@ -466,6 +467,15 @@ async def test_the_dispatcher_claims_what_was_recorded_by_id_without_scanning_th
         return await real_due(channel, **kwargs)
 
     deliveries.due = due  # type: ignore[method-assign]
+    claimed: list[str] = []
+    real_claim = deliveries.claim
+
+    async def claim(ids: Any, **kwargs: Any) -> list[Any]:
+        leased = await real_claim(ids, **kwargs)
+        claimed.extend(delivery.channel for delivery in leased)
+        return leased
+
+    deliveries.claim = claim  # type: ignore[method-assign]
     waves = 5
     for wave in range(waves):
         await running.emit(topics.PROFILES, *(registered(f"w{wave}-{n}") for n in range(2)))
@@ -486,6 +496,7 @@ async def test_the_dispatcher_claims_what_was_recorded_by_id_without_scanning_th
         lambda: _exactly(queue, {}, 0), "every delivery finished (its outcome stored)", timeout_s=30
     )
     assert Counter(scans) <= Counter(["email", "inapp", "webhook"]), f"scans {Counter(scans)}"
+    assert Counter(claimed) == {"email": 4 * waves}, "in-app notifications are delivered by being stored"
 
 
 async def test_checkin_reminders_come_every_interval_while_active_and_never_twice(start_service, smtp_sink):

@@ -104,6 +104,9 @@ class FakeDeliveries:
                 self.queue[delivery.id] = _Queued(current.channel, current.next_attempt_at, current.attempts)
         return added
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        return set(ids) & set(self.stored)
+
     async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
         return [i for i, q in self.queue.items() if q.channel == channel and q.due <= now][:limit]
 
@@ -274,10 +277,14 @@ class FakeOutcomes:
     events: list[EventData] = field(default_factory=list)
     applied_ids: set[str] = field(default_factory=set)
 
-    async def record(self, outcome: PassOutcome, events: Sequence[EventData]) -> None:
+    async def record(
+        self, outcome: PassOutcome, events: Sequence[EventData], *, applied: bool = False
+    ) -> None:
         if outcome.id not in self.recorded:
             self.recorded[outcome.id] = outcome
             self.events.extend(events)
+            if applied:
+                self.applied_ids.add(outcome.id)
 
     async def unapplied(self) -> list[PassOutcome]:
         return [o for i, o in self.recorded.items() if i not in self.applied_ids]

@@ -99,7 +99,12 @@ async def test_an_event_is_recorded_once_per_recipient_and_channel_however_often
     await consume(f, "mentorships", *mentorship, *mentorship)  # and twice in one batch
 
     assert f.deliveries.stored == first
-    assert len(f.deliveries.queue) == len(first), "each pending delivery is queued once"
+    emails = {i for i, d in first.items() if d.channel == "email"}
+    assert set(f.deliveries.queue) == emails, "each pending email is queued once"
+    inbox = {i: d for i, d in first.items() if d.channel == "inapp"}
+    assert {d.status for d in inbox.values()} == {DELIVERED}, "in-app: delivered by being stored"
+    delivered = [e.notification_id for e in f.outcomes.events if isinstance(e, NotificationDelivered)]
+    assert sorted(delivered) == sorted(inbox), "one notification.delivered each, however often redelivered"
 
 
 async def test_a_muted_kind_or_channel_is_not_recorded_and_no_address_means_email_skipped_with_the_reason():

@@ -124,6 +124,13 @@ class MongoDeliveries:
         )
         return len(documents) - len(existing)
 
+    async def existing(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` are recorded already."""
+        if not ids:
+            return set()
+        found = await self.collection.find({"_id": {"$in": list(ids)}}, {"_id": 1}).to_list()
+        return {document["_id"] for document in found}
+
     async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
         """Ids of deliveries of ``channel`` due at ``now`` (from the small queue)."""
         cursor = self.queue.find({"channel": channel, "due": {"$lte": now}}, {"_id": 1}, limit=limit)

@@ -22,7 +22,7 @@ __all__ = ["COLLECTION", "OutcomeLog"]
 COLLECTION = "dispatch_batches"
 
 
-def to_document(outcome: PassOutcome) -> Document:
+def to_document(outcome: PassOutcome, *, applied: bool = False) -> Document:
     return {
         "channel": outcome.channel,
         "created_at": outcome.created_at,
@@ -31,7 +31,7 @@ def to_document(outcome: PassOutcome) -> Document:
         "retry": [
             {"ids": r.ids, "at": r.at, "error": r.error, "attempts": r.attempts} for r in outcome.retry
         ],
-        "applied": False,
+        "applied": applied,
     }
 
 
@@ -57,9 +57,13 @@ class OutcomeLog:
         await store.create_indexes()
         await store.collection.create_index([("applied", ASCENDING)])
 
-    async def record(self, outcome: PassOutcome, events: Sequence[EventData]) -> None:
+    async def record(
+        self, outcome: PassOutcome, events: Sequence[EventData], *, applied: bool = False
+    ) -> None:
+        """Store an outcome and its events; ``applied`` when its deliveries need no update."""
+        document = to_document(outcome, applied=applied)
         # write_many stages the outbox entries with one insert_many (create inserts them one by one)
-        await self._store().write_many([AggregateWrite(outcome.id, None, to_document(outcome), events)])
+        await self._store().write_many([AggregateWrite(outcome.id, None, document, events)])
 
     async def unapplied(self) -> list[PassOutcome]:
         found = await self._store().collection.find({"applied": False}).to_list()

@@ -6,9 +6,11 @@ A notification for someone whose profile has not been projected yet is held, and
 when the profile arrives (:func:`release_held`).
 """
 
+import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from tandem_notifications.domain.delivery import Delivery
+from tandem_notifications.domain.delivery import DELIVERED, PENDING, Delivery
 from tandem_notifications.domain.notices import (
     HeldNotice,
     Notice,
@@ -16,6 +18,7 @@ from tandem_notifications.domain.notices import (
     personal_deliveries,
     webhook_deliveries,
 )
+from tandem_notifications.domain.outcomes import outcome_of
 from tandem_notifications.domain.webhook import Webhook
 from tandem_notifications.service_layer.unit_of_work import UnitOfWork
 
@@ -89,7 +92,36 @@ async def release_held(uow: UnitOfWork, recipient_ids: Iterable[str]) -> int:
 
 
 async def _store(uow: UnitOfWork, deliveries: list[Delivery]) -> int:
-    """Insert the deliveries and hint them to the dispatchers of their channels; how many were new."""
+    """Insert the deliveries and hint them to the dispatchers of their channels; how many were new.
+
+    In-app notifications are delivered by being stored: they are stored delivered, with their
+    ``notification.delivered`` events, instead of waiting for a dispatcher pass.
+    """
+    inapp = [d for d in deliveries if d.channel == "inapp" and d.status == PENDING]
+    if inapp:
+        others = [d for d in deliveries if d.channel != "inapp" or d.status != PENDING]
+        deliveries = others + await _delivered_by_storing(uow, inapp)
     added = await uow.deliveries.add(deliveries)
-    uow.signals.hint(deliveries)
+    uow.signals.hint(d for d in deliveries if d.status == PENDING)
     return added
+
+
+async def _delivered_by_storing(uow: UnitOfWork, inapp: list[Delivery]) -> list[Delivery]:
+    """The in-app deliveries to insert: the new ones delivered, once their events are recorded.
+
+    The events are recorded before the deliveries, so a crash between the two loses no event: the
+    redelivered source event records them again (at least once, as a resent email would be).
+    Deliveries recorded already are left as they are (a pending one is sent by the dispatcher).
+    """
+    known = await uow.deliveries.existing([d.id for d in inapp])
+    delivered = [replace(d, status=DELIVERED, attempts=1) for d in inapp if d.id not in known]
+    if delivered:
+        outcome, events = outcome_of(
+            f"inapp:stored:{uuid.uuid4().hex}",
+            "inapp",
+            [(delivery, None) for delivery in delivered],
+            policy=uow.retry_policy,
+            now=uow.clock(),
+        )
+        await uow.outcomes.record(outcome, events, applied=True)
+    return delivered + [d for d in inapp if d.id in known]
