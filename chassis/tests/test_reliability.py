@@ -310,6 +310,45 @@ async def test_events_of_a_write_that_crashed_before_flagging_them_are_still_pub
         await runtime.broker.stop()
 
 
+async def test_a_relay_reads_the_outbox_seq_of_many_unflagged_aggregates_in_one_command(service_settings):
+    """Entries whose commit record is missing past the grace make the relay read their aggregates'
+    ``outbox_seq``: one ``_id $in`` read for the batch, not one ``find_one`` per aggregate."""
+    from datetime import UTC, datetime, timedelta
+
+    from tandem_chassis.kafka import ensure_topics
+    from tandem_chassis.mongo import connect
+
+    settings = service_settings(service="unflagged")
+    runtime = ServiceRuntime(settings)
+    client = connect(settings)  # the counting client services use
+    collection = client[settings.database_name]["unflagged"]
+    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
+    await ensure_topics(settings=settings)
+    await runtime.broker.start()
+    people = [f"e-{n}" for n in range(5)]
+    try:
+        for person in people:
+            assert await store.create(
+                person, {}, [ProfileRegistered(employee_id=person, status="active", version=1)]
+            )
+        long_ago = datetime.now(UTC) - timedelta(seconds=30)
+        await store.outbox.update_many({}, {"$set": {"created_at": long_ago}})
+        await store.commits.delete_many({})  # as if each write died before its commit record
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1)
+        before = _commands("unflagged")
+
+        assert await relay.drain_once() == len(people)
+        assert _commands("unflagged") - before == 1, "one read of the aggregates for the batch"
+        records = await read_topic(
+            settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=len(people)
+        )
+        assert sorted(json.loads(r.value)["employee_id"] for r in records) == people
+    finally:
+        await runtime.broker.stop()
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+
 async def test_a_poison_event_in_a_batch_is_dead_lettered_and_the_rest_of_the_batch_is_handled(
     service_settings,
 ):

@@ -19,6 +19,7 @@ from tandem_contracts import CloudEvent, encode
 from tandem_chassis.concurrency import every, stop_tasks
 from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
+from tandem_chassis.mongo import id_chunks
 from tandem_chassis.outbox.lease import RelayLease
 from tandem_chassis.outbox.policy import Pending, decide, spent_commits, unclear_aggregates
 from tandem_chassis.outbox.store import Document, commits_of, outbox_of
@@ -97,10 +98,11 @@ class OutboxRelay:
             if e["_id"] not in waiting
         ]
         now = datetime.now(UTC)
-        outbox_seq = {}
-        for aggregate_id in unclear_aggregates(pending, committed, now):
-            document = await collection.find_one({"_id": aggregate_id}, {"outbox_seq": 1})
-            outbox_seq[aggregate_id] = document.get("outbox_seq", 0) if document else 0
+        unclear = sorted(unclear_aggregates(pending, committed, now))
+        outbox_seq = dict.fromkeys(unclear, 0)  # an aggregate that is gone flagged nothing
+        for chunk in id_chunks(unclear):  # one read for the batch, not one per aggregate
+            async for document in collection.find({"_id": {"$in": chunk}}, {"outbox_seq": 1}):
+                outbox_seq[document["_id"]] = document.get("outbox_seq", 0)
         decision = decide(pending, committed, outbox_seq, now)
         by_id = {entry["_id"]: entry for entry in entries}
         futures = [await self._send(by_id[entry_id]) for entry_id in decision.publish]
