@@ -16,6 +16,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from tandem_chassis.mongo import id_chunks
 
 from tandem_notifications.adapters.mongo import (
     DatabaseOf,
@@ -125,11 +126,12 @@ class MongoDeliveries:
         return len(documents) - len(existing)
 
     async def existing(self, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` are recorded already."""
-        if not ids:
-            return set()
-        found = await self.collection.find({"_id": {"$in": list(ids)}}, {"_id": 1}).to_list()
-        return {document["_id"] for document in found}
+        """Which of ``ids`` are recorded already (read by ``_id`` in chunks the store looks up)."""
+        found: set[str] = set()
+        for chunk in id_chunks(list(ids)):
+            async for document in self.collection.find({"_id": {"$in": chunk}}, {"_id": 1}):
+                found.add(document["_id"])
+        return found
 
     async def due(self, channel: str, *, now: datetime, limit: int) -> list[str]:
         """Ids of deliveries of ``channel`` due at ``now`` (from the small queue)."""

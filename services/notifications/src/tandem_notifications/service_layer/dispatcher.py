@@ -69,7 +69,7 @@ class Dispatcher:
         self._recording: set[str] = set()  # ids sent by this process whose outcome is being stored
         self.scan_interval = timedelta(seconds=10 * self.poll_interval_s)
         self._next_scan: datetime | None = None  # when the queue is scanned next; None: at once
-        self._scan_again = False  # the last scan came back full: more is waiting in the queue
+        self._scan_again = False  # the last scan came back full with unhinted deliveries: more wait
 
     async def run(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried with backoff."""
