@@ -142,15 +142,17 @@ async def test_a_stale_snapshot_never_overwrites_a_newer_one(service_settings, m
     assert (await collection.find_one({"_id": "e-1"}))["name"] == "three"
 
 
-def _commands(collection: str) -> float:
+def _commands(collection: str, command: str | None = None) -> float:
     return sum(
         s.value
         for s in STORE_COMMANDS.collect()[0].samples
-        if s.name.endswith("_total") and s.labels["collection"] == collection
+        if s.name.endswith("_total")
+        and s.labels["collection"] == collection
+        and command in (None, s.labels["command"])
     )
 
 
-async def test_a_batch_of_snapshots_keeps_the_newest_of_each_in_two_commands(service_settings):
+async def test_a_batch_of_snapshots_keeps_the_newest_of_each_in_three_commands(service_settings):
     from tandem_chassis.mongo import connect
 
     settings = service_settings(service="batch")
@@ -158,7 +160,7 @@ async def test_a_batch_of_snapshots_keeps_the_newest_of_each_in_two_commands(ser
     collection = client[settings.database_name]["batch_projection"]
     try:
         await collection.insert_one({"_id": "e-1", "version": 5, "name": "five", "secret": "s"})
-        before = _commands("batch_projection")
+        before, before_inserts = _commands("batch_projection"), _commands("batch_projection", "insert")
         stored = await upsert_many_if_newer(
             collection,
             [
@@ -169,22 +171,32 @@ async def test_a_batch_of_snapshots_keeps_the_newest_of_each_in_two_commands(ser
                 Upsert("e-2", 2, {"name": "two"}),
             ],
         )
-        assert _commands("batch_projection") - before == 2, "one read of versions, one bulk write"
+        assert _commands("batch_projection") - before == 3, "a read of versions, an insert, a bulk write"
+        assert _commands("batch_projection", "insert") - before_inserts == 1, "e-2 is new: inserted"
         assert stored == {"e-1", "e-2"}
         documents = {d["_id"]: d async for d in collection.find({})}
         assert documents["e-1"] == {"_id": "e-1", "version": 6, "name": "six"}
         assert documents["e-2"] == {"_id": "e-2", "version": 3, "name": "three"}
         assert await upsert_many_if_newer(collection, [Upsert("e-2", 3, {"name": "again"})]) == set()
+
+        before = _commands("batch_projection")
+        updates = _commands("batch_projection", "update")
+        new = [Upsert(f"n-{i}", 1, {"name": f"new {i}"}, unset=("secret",)) for i in range(50)]
+        assert await upsert_many_if_newer(collection, new) == {u.key for u in new}
+        assert _commands("batch_projection", "update") == updates, "new keys are inserted, not upserted"
+        assert _commands("batch_projection") - before == 2, "a read of versions, one insert"
+        assert await collection.find_one({"_id": "n-7"}) == {"_id": "n-7", "version": 1, "name": "new 7"}
     finally:
         await client.drop_database(settings.database_name)
         await client.close()
 
 
-async def test_a_batch_that_loses_a_race_to_a_newer_snapshot_keeps_the_newer(service_settings, mongo_client):
+async def test_a_batch_that_races_another_writer_keeps_the_newer_of_each(service_settings, mongo_client):
     collection = mongo_client[service_settings().database_name]["raced"]
 
     class NewerLandsAfterTheRead:
-        """The collection, with a concurrent writer storing e-2 version 9 just after the first read."""
+        """The collection, with a concurrent writer storing e-2 version 9 and e-3 version 1 just
+        after the first read (so the batch's inserts of both find them there)."""
 
         raced = False
 
@@ -193,7 +205,12 @@ async def test_a_batch_that_loses_a_race_to_a_newer_snapshot_keeps_the_newer(ser
                 found = [d async for d in collection.find(*args, **kwargs)]
                 if not self.raced:
                     self.raced = True
-                    await collection.insert_one({"_id": "e-2", "version": 9, "name": "nine"})
+                    await collection.insert_many(
+                        [
+                            {"_id": "e-2", "version": 9, "name": "nine"},
+                            {"_id": "e-3", "version": 1, "name": "one"},
+                        ]
+                    )
                 for d in found:
                     yield d
 
@@ -203,11 +220,16 @@ async def test_a_batch_that_loses_a_race_to_a_newer_snapshot_keeps_the_newer(ser
             return getattr(collection, name)
 
     stored = await upsert_many_if_newer(
-        NewerLandsAfterTheRead(), [Upsert("e-1", 1, {"name": "one"}), Upsert("e-2", 2, {"name": "two"})]
+        NewerLandsAfterTheRead(),
+        [
+            Upsert("e-1", 1, {"name": "one"}),
+            Upsert("e-2", 2, {"name": "two"}),
+            Upsert("e-3", 2, {"name": "two"}),
+        ],
     )
-    assert stored == {"e-1"}
-    documents = {d["_id"]: d["name"] async for d in collection.find({})}
-    assert documents == {"e-1": "one", "e-2": "nine"}
+    assert stored == {"e-1", "e-3"}
+    documents = {d["_id"]: (d["version"], d["name"]) async for d in collection.find({})}
+    assert documents == {"e-1": (1, "one"), "e-2": (9, "nine"), "e-3": (2, "two")}
 
 
 async def test_bad_events_are_dead_lettered_and_the_events_behind_them_are_processed(service_settings):

@@ -22,6 +22,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from tandem_contracts import EventData, new_event
 from tandem_contracts.registry import type_of
 
+from tandem_chassis.mongo import insert_new
+
 __all__ = [
     "AggregateStore",
     "AggregateWrite",
@@ -334,6 +336,10 @@ class Upsert:
     fields: Document
     unset: tuple[str, ...] = ()
 
+    def document(self) -> Document:
+        """The snapshot as a new document (nothing to unset)."""
+        return {**self.fields, "_id": self.key, "version": self.version}
+
     def update(self) -> Document:
         update: Document = {"$set": {**self.fields, "version": self.version}}
         if self.unset:
@@ -344,8 +350,10 @@ class Upsert:
 async def upsert_many_if_newer(
     collection: AsyncCollection[Document], snapshots: Sequence[Upsert]
 ) -> set[str]:
-    """:func:`upsert_if_newer` for a batch in two commands: one read of the stored versions (by
-    ``_id``), one bulk write of the newer snapshots (the newest per key). The keys stored."""
+    """:func:`upsert_if_newer` for a batch: one read of the stored versions (by ``_id``), one
+    insert of the keys not stored yet and one bulk write of the newer snapshots of the others (the
+    newest per key). An insert costs the local store a tenth of an upsert, and a projection mostly
+    hears of new keys. The keys stored."""
     newest: dict[str, Upsert] = {}
     for snapshot in snapshots:
         known = newest.get(snapshot.key)
@@ -357,9 +365,14 @@ async def upsert_many_if_newer(
         d["_id"]: d.get("version", 0)
         async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
     }
-    fresh = [s for s in newest.values() if stored.get(s.key, 0) < s.version]
+    new = [s for s in newest.values() if s.key not in stored]
+    skipped = await insert_new(collection, [s.document() for s in new])
+    inserted = {s.key for i, s in enumerate(new) if i not in skipped}
+    # the older ones, and the new ones another writer inserted since the read
+    fresh = [s for s in newest.values() if stored.get(s.key, s.version) < s.version]
+    fresh += [new[i] for i in sorted(skipped)]
     if not fresh:
-        return set()
+        return inserted
     writes = [
         UpdateOne({"_id": s.key, "version": {"$lt": s.version}}, s.update(), upsert=True) for s in fresh
     ]
@@ -372,10 +385,10 @@ async def upsert_many_if_newer(
             await _store(collection, snapshot)
         now = {
             d["_id"]: d.get("version")
-            async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
+            async for d in collection.find({"_id": {"$in": [s.key for s in fresh]}}, {"version": 1})
         }
-        return {s.key for s in fresh if now.get(s.key) == s.version}
-    return {s.key for s in fresh}
+        return inserted | {s.key for s in fresh if now.get(s.key) == s.version}
+    return inserted | {s.key for s in fresh}
 
 
 async def _store(collection: AsyncCollection[Document], snapshot: Upsert) -> bool:

@@ -65,16 +65,28 @@ async def test_a_batch_stores_the_newest_snapshot_per_employee_and_never_goes_ba
     ada, bob = make.mentor("ada", 1), make.mentor("bob", 1)
     ada3 = ProfileUpdated.model_validate(ada.model_dump() | {"version": 3, "level": 7})
     bob2 = ProfileUpdated.model_validate(bob.model_dump() | {"version": 2, "level": 2})
+    upserted: list[int] = []
+    original_bulk_write = projection.collection.bulk_write
+
+    async def recording_bulk_write(requests: list[Any], *args: Any, **kwargs: Any) -> Any:
+        upserted.append(len(requests))
+        return await original_bulk_write(requests, *args, **kwargs)
+
+    projection.collection.bulk_write = recording_bulk_write  # type: ignore[method-assign]
     try:
         assert await projection.apply_many([ada, ada3, bob, ada]) == 2, "ada v3 and bob v1"
+        assert upserted == [], "new employees are inserted, not upserted"
         assert await projection.apply(bob2), "bob moved on to v2 outside the batch"
         # Stale (bob v1, ada v1) and repeated (ada v3) snapshots change nothing; new ones land.
         cyd = make.mentee("cyd", 1)
         assert await projection.apply_many([bob, ada, ada3, cyd]) == 1, "only cyd"
+        bob3 = ProfileUpdated.model_validate(bob.model_dump() | {"version": 3, "level": 9})
+        assert await projection.apply_many([bob3, make.mentee("dee", 1)]) == 2, "bob v3 and dee"
+        assert upserted == [1], "only bob, who was stored, takes a version-guarded upsert"
         stored = {d["_id"]: (d["version"], d["level"]) async for d in database["profiles"].find({})}
-        assert stored == {"ada": (3, 7), "bob": (2, 2), "cyd": (1, cyd.level)}
+        assert stored == {"ada": (3, 7), "bob": (3, 9), "cyd": (1, cyd.level), "dee": (1, stored["dee"][1])}
         seqs = [d["seq"] async for d in database["profiles"].find({})]
-        assert len(set(seqs)) == 3, "every stored snapshot has its own sequence number"
+        assert len(set(seqs)) == 4, "every stored snapshot has its own sequence number"
     finally:
         await mongo_client.drop_database(database.name)
 

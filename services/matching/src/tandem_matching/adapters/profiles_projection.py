@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
-from tandem_chassis.mongo import id_chunks
+from tandem_chassis.mongo import id_chunks, insert_new
 from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.adapters import Document
@@ -178,21 +178,35 @@ class ProfileProjection:
             return 0
         last = await self._next_seq(len(fresh))
         await self._log([s.employee_id for s in fresh], last)
+        fields = {
+            snapshot.employee_id: {**_fields_of(snapshot), SEQ_FIELD: seq, "version": snapshot.version}
+            for seq, snapshot in enumerate(fresh, start=last - len(fresh) + 1)
+        }
+        # New employees are inserted (a tenth of an upsert's cost to the local store); the others,
+        # and the new ones another writer inserted since the read, are version-guarded upserts.
+        new = [s for s in fresh if s.employee_id not in stored]
+        skipped = await insert_new(
+            self.collection, [{"_id": s.employee_id, **fields[s.employee_id]} for s in new]
+        )
+        older = [s for s in fresh if s.employee_id in stored] + [new[i] for i in sorted(skipped)]
+        inserted = len(new) - len(skipped)
+        if not older:
+            return inserted
         writes = [
             UpdateOne(
                 {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
-                {"$set": {**_fields_of(snapshot), SEQ_FIELD: seq, "version": snapshot.version}},
+                {"$set": fields[snapshot.employee_id]},
                 upsert=True,
             )
-            for seq, snapshot in enumerate(fresh, start=last - len(fresh) + 1)
+            for snapshot in older
         ]
         try:
             result = await self.collection.bulk_write(writes, ordered=False)
         # A newer version landed since the read (a duplicate key on the upsert). FerretDB then
         # answers without nModified, which pymongo reports as a KeyError: redo them one by one.
         except (BulkWriteError, KeyError):
-            return sum([await self.apply(snapshot) for snapshot in fresh])
-        return len(result.upserted_ids or {}) + int(result.bulk_api_result.get("nMatched", 0))
+            return inserted + sum([await self.apply(snapshot) for snapshot in older])
+        return inserted + len(result.upserted_ids or {}) + int(result.bulk_api_result.get("nMatched", 0))
 
     async def last_seq(self) -> int:
         """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""

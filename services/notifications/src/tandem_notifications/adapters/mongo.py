@@ -7,9 +7,8 @@ binds to the runtime's database on each call; ``Document`` never leaves ``adapte
 from collections.abc import Callable
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from tandem_chassis.mongo import DUPLICATE_KEY, insert_new
 
 from tandem_notifications.domain.delivery import Attachment
 
@@ -17,21 +16,6 @@ __all__ = ["DUPLICATE_KEY", "DatabaseOf", "Document", "attachment_document", "at
 
 Document = dict[str, Any]
 DatabaseOf = Callable[[], AsyncDatabase[Document]]
-DUPLICATE_KEY = 11000
-
-
-async def insert_new(collection: AsyncCollection[Document], documents: list[Document]) -> set[int]:
-    """Insert, skipping ones whose ``_id`` exists; the indexes of the documents skipped."""
-    if not documents:
-        return set()
-    try:
-        await collection.insert_many(documents, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return {int(e["index"]) for e in errors}
-    return set()
 
 
 def attachment_document(attachment: Attachment | None) -> Document | None:
