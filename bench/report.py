@@ -159,7 +159,12 @@ def _e2e(report: dict[str, Any]) -> list[str]:
             paths = {"services → welcome email": one["pipeline"]["cost"]}
             if "cost" in one["kafka"]:
                 paths = {"Kafka round trip (baseline)": one["kafka"]["cost"], **paths}
-            lines += ["", *cost_table(f"{one['rate']:g} joined/s", one["pipeline"]["sent"], paths)]
+            lines += [
+                "",
+                *cost_table(
+                    f"{one['rate']:g} joined/s", one["pipeline"]["sent"], paths, harness="bench process"
+                ),
+            ]
         if "commands_by_collection" in one["pipeline"]:
             lines += [
                 "",

@@ -133,7 +133,7 @@ def test_the_cost_per_thousand_events_of_each_process_stands_beside_the_baseline
     rate = data["benches"]["e2e"]["rates"][0]
     rate["kafka"]["cost"] = {"cpu": {"Kafka broker": 0.5, "bench process": 0.25}, "commands": {}}
     rate["pipeline"]["cost"] = {
-        "cpu": {"profiles": 2.0, "store": 5.0},
+        "cpu": {"profiles": 2.0, "store": 5.0, "bench process": 1.0},
         "commands": {"profiles": 3000.0},
     }
     text = render(data)
@@ -142,7 +142,9 @@ def test_the_cost_per_thousand_events_of_each_process_stands_beside_the_baseline
     assert "| Kafka round trip (baseline) | **all processes** | **1.50** | **0** |" in text
     assert "| services → welcome email | profiles | 4.00 | 6,000 |" in text
     assert "| services → welcome email | store | 10.00 | — |" in text
-    assert "| services → welcome email | **all processes** | **14.00** | **6,000** |" in text
+    assert "| services → welcome email | **all processes** | **16.00** | **6,000** |" in text
+    assert "| services → welcome email | **all but the bench process** | **14.00** | **6,000** |" in text
+    assert "| Kafka round trip (baseline) | **all but the bench process** | **1.00** | **0** |" in text
 
 
 def test_the_growth_check_sets_the_cpu_per_event_over_a_full_store_beside_the_empty_one() -> None:
