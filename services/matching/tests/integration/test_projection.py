@@ -113,10 +113,47 @@ async def test_changes_since_a_number_are_found_by_their_notes_not_by_scanning(
             commands.append(query)
             return original_find(query, *args, **kwargs)
 
+        original_notes_find = projection.changes.find
+        note_queries: list[dict[str, Any]] = []
+
+        def recording_notes_find(query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            note_queries.append(query)
+            return original_notes_find(query, *args, **kwargs)
+
         projection.collection.find = recording_find  # type: ignore[method-assign]
+        projection.changes.find = recording_notes_find  # type: ignore[method-assign]
         changed = await projection.changed_since(seen)
+        assert len(note_queries) == 1
+        assert all(isinstance(key, str) for key in note_queries[0]["_id"]["$in"]), (
+            "notes are looked up by string keys: the local store scans for an $in of numbers"
+        )
         assert sorted((e.employee_id, e.version) for e in changed) == [("m3", 2), ("m7", 2), ("new", 1)]
         assert len(commands) == 1 and set(commands[0]) == {"_id"}, "by id, never a scan of the projection"
         assert sorted(commands[0]["_id"]["$in"]) == ["m3", "m7", "new"]
+    finally:
+        await mongo_client.drop_database(database.name)
+
+
+async def test_change_notes_keyed_by_number_before_an_upgrade_are_rekeyed_at_start(
+    mongo_client, isolated_settings, make
+):
+    from tandem_matching.adapters.profiles_projection import ProfileProjection
+
+    database = mongo_client[f"tandem_matching_rekey_{isolated_settings['TANDEM_DB_SUFFIX']}"]
+    projection = ProfileProjection(database["profiles"], database["counters"])
+    try:
+        await projection.apply_many([make.mentor(f"m{n}", 1) for n in range(5)])
+        # as the earlier release wrote them: the sequence number itself as _id
+        notes = await database["profiles_changes"].find({}).to_list()
+        await database["profiles_changes"].delete_many({})
+        await database["profiles_changes"].insert_many(
+            [{"_id": int(note["_id"]), "employee_id": note["employee_id"]} for note in notes]
+        )
+        await projection.create_indexes()
+        keys = sorted([note["_id"] async for note in database["profiles_changes"].find({})])
+        assert keys == ["1", "2", "3", "4", "5"]
+        assert {e.employee_id for e in await projection.changed_since(2)} == {"m2", "m3", "m4"}
+        await projection.create_indexes()  # again: nothing left to rekey, nothing lost
+        assert await database["profiles_changes"].count_documents({}) == 5
     finally:
         await mongo_client.drop_database(database.name)

@@ -26,6 +26,11 @@ _LOOKUP_LIMIT = 20_000  # more changes than this since the last read: read the w
 _BATCH = 5_000  # documents per reply when reading the whole projection
 
 
+def note_id(seq: int) -> str:
+    """The ``_id`` of the change note of ``seq``."""
+    return str(seq)
+
+
 def _fields_of(snapshot: ProfileSnapshot) -> Document:
     """Every snapshot field, so a newer snapshot replaces the older one entirely; an erased
     profile keeps its id, version and status and nothing personal."""
@@ -117,12 +122,26 @@ class ProfileProjection:
     def __init__(self, collection: AsyncCollection[Document], counters: AsyncCollection[Document]) -> None:
         self.collection = collection
         self.counters = counters
-        # ``_id`` = sequence number, ``employee_id``: what changed since a number, found by ``_id``
-        # (``$in``, which the local store answers without scanning the projection)
+        # ``_id`` = the sequence number as a string (:func:`note_id`), ``employee_id``: what changed
+        # since a number, found by ``_id $in``, which the local store looks up by id only for
+        # string ids (an ``$in`` of numbers made it read every note ever written)
         self.changes = collection.database[f"{collection.name}_changes"]
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([(SEQ_FIELD, ASCENDING)])
+        await self._rekey_numbered_notes()
+
+    async def _rekey_numbered_notes(self) -> None:
+        """Change notes written when they were keyed by number get their string key (one read at
+        start; the service's own writes and reads use string keys only)."""
+        numbered = await self.changes.find({"_id": {"$type": "number"}}).to_list()
+        if numbered:
+            await insert_new(
+                self.changes,
+                [{"_id": note_id(int(n["_id"])), "employee_id": n["employee_id"]} for n in numbered],
+            )
+            for chunk in id_chunks([n["_id"] for n in numbered]):
+                await self.changes.delete_many({"_id": {"$in": chunk}})
 
     async def _next_seq(self, count: int = 1) -> int:
         """Reserve ``count`` numbers; the last of them (the first is this minus ``count - 1``)."""
@@ -140,7 +159,8 @@ class ProfileProjection:
         writes they number (a write that then loses its race leaves a harmless extra note)."""
         first = last - len(employee_ids) + 1
         await self.changes.insert_many(
-            [{"_id": seq, "employee_id": e} for seq, e in enumerate(employee_ids, start=first)], ordered=False
+            [{"_id": note_id(seq), "employee_id": e} for seq, e in enumerate(employee_ids, start=first)],
+            ordered=False,
         )
 
     async def apply(self, snapshot: ProfileSnapshot) -> bool:
@@ -208,6 +228,14 @@ class ProfileProjection:
             return inserted + sum([await self.apply(snapshot) for snapshot in older])
         return inserted + len(result.upserted_ids or {}) + int(result.bulk_api_result.get("nMatched", 0))
 
+    async def _notes(self, numbers: list[int]) -> list[str]:
+        """The employees the change notes of ``numbers`` name (in their order)."""
+        found: dict[str, str] = {}
+        for chunk in id_chunks([note_id(n) for n in numbers]):
+            async for note in self.changes.find({"_id": {"$in": chunk}}, {"employee_id": 1}):
+                found[note["_id"]] = note["employee_id"]
+        return [found[key] for n in numbers if (key := note_id(n)) in found]
+
     async def last_seq(self) -> int:
         """The newest counter value handed out (a cheap lookup by id, also on FerretDB)."""
         counter = await self.counters.find_one({"_id": _COUNTER_ID})
@@ -231,11 +259,7 @@ class ProfileProjection:
             ]
         if last <= seq:
             return []
-        notes = [
-            note["employee_id"]
-            for numbers in id_chunks(list(range(seq + 1, last + 1)))
-            async for note in self.changes.find({"_id": {"$in": numbers}}, {"employee_id": 1})
-        ]
+        notes = await self._notes(list(range(seq + 1, last + 1)))
         return [
             _entry(document, shared)
             for employee_ids in id_chunks(list(dict.fromkeys(notes)))
