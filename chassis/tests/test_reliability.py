@@ -103,6 +103,50 @@ async def test_an_aggregate_whose_earlier_entry_the_relay_missed_waits_for_it(se
         await runtime.broker.stop()
 
 
+async def test_between_scans_the_relay_reads_the_entries_commit_records_name_not_the_oldest(
+    service_settings, mongo_client
+):
+    """Entries of writes still in flight (staged, no commit record yet) are not read again and
+    again: a pass reads what the commit records name, by ``_id``; the oldest entries are read at
+    start and every ``scan_interval_s``."""
+    settings = service_settings(service="named")
+    runtime = ServiceRuntime(settings)
+    collection = mongo_client[settings.database_name]["aggregates"]
+    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
+    from tandem_chassis.kafka import ensure_topics
+
+    await ensure_topics(settings=settings)
+    await runtime.broker.start()
+    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
+    try:
+        assert await relay.drain_once() == 0, "the first pass scans (an empty outbox)"
+        in_flight = [
+            entry
+            for n in range(3)
+            for entry in store._entries(
+                f"w-{n}", [ProfileRegistered(employee_id=f"w-{n}", status="active", version=1)], 1
+            )
+        ]
+        await store.outbox.insert_many(in_flight)  # staged by writers that have not landed yet
+        assert await store.create(
+            "e-9", {}, [ProfileRegistered(employee_id="e-9", status="active", version=1)]
+        )
+        assert await relay.drain_once() == 1, "the committed entry behind two in-flight ones goes"
+        records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=1)
+        assert [r.key for r in records] == [b"e-9"]
+        assert await store.outbox.count_documents({}) == 3, "the in-flight entries wait"
+        assert await store.commits.count_documents({}) == 0, "the spent commit record is gone"
+
+        await store.outbox.delete_many({})
+        relay._next_scan.clear()  # a scan is due
+        assert await store.create(
+            "e-10", {}, [ProfileRegistered(employee_id="e-10", status="active", version=1)]
+        )
+        assert await relay.drain_once() == 1, "a scan publishes what is committed as before"
+    finally:
+        await runtime.broker.stop()
+
+
 async def test_a_batch_of_hundreds_of_updates_to_one_database_lands_in_one_bulk_write(
     mongo_client, service_settings
 ):

@@ -1,12 +1,19 @@
 """The relay: publishes committed outbox entries in order, then deletes them.
 
-It reads a batch of entries and the commit records, asks :mod:`~tandem_chassis.outbox.policy`
+It reads the commit records and a batch of entries, asks :mod:`~tandem_chassis.outbox.policy`
 which to publish and which are orphans, publishes with ``acks=all`` and an idempotent producer,
 deletes what it published or found orphaned and the commit records that are spent. It never
 writes to aggregate documents (their writers are the only ones).
+
+Most passes read only the entries the commit records name, by ``_id``: reading the oldest
+entries instead re-read, pass after pass, the entries of writes still in flight (measured at
+200 writes/s: 2.7 to 4.2 entries read per entry published). The oldest entries are read at
+start and every ``UNFLAGGED_GRACE``, which finds what no commit record names: the entries of a
+writer that died before its commit record, and orphans.
 """
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +28,7 @@ from tandem_chassis.logging import get_logger
 from tandem_chassis.metrics import EVENTS_PUBLISHED
 from tandem_chassis.mongo import id_chunks
 from tandem_chassis.outbox.lease import RelayLease
-from tandem_chassis.outbox.policy import Pending, decide, spent_commits, unclear_aggregates
+from tandem_chassis.outbox.policy import UNFLAGGED_GRACE, Pending, decide, spent_commits, unclear_aggregates
 from tandem_chassis.outbox.store import Document, commits_of, outbox_of
 from tandem_chassis.outbox.store import entry_id as id_of_entry
 
@@ -52,6 +59,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         # One relay per collection across replicas (see outbox.lease): this relay's leases.
         self.leases = {collection.name: RelayLease(collection) for collection in self.collections}
+        self.scan_interval_s = UNFLAGGED_GRACE.total_seconds()
+        self._next_scan: dict[str, float] = {}  # by collection (monotonic); none yet: scan now
 
     async def drain_once(self) -> int:
         """Publish what is committed now; returns the number of events published."""
@@ -67,30 +76,59 @@ class OutboxRelay:
         The entries come in the store's natural (insertion) order, not sorted by the store: the
         local store sorts by reading the whole collection, which made every pass cost as much as
         the outbox is long. Entries are inserted in sequence order per aggregate, so the oldest
-        batch holds each aggregate's earliest entries; one ``_id`` lookup of each aggregate's
-        predecessor checks that, and an aggregate whose predecessor is still there waits.
+        batch holds each aggregate's earliest entries; :meth:`_in_order` checks that.
         """
         entries = await outbox.find({}).limit(self.batch_size).to_list()
-        entries.sort(key=lambda entry: entry["_id"])
-        first: dict[str, Document] = {}
-        for entry in entries:
-            first.setdefault(entry["aggregate_id"], entry)
-        predecessors = [id_of_entry(a, e["seq"] - 1) for a, e in first.items() if e["seq"] > 1]
-        waiting: set[str] = set()
-        if predecessors:
-            missed = {d["aggregate_id"] for d in await outbox.find({"_id": {"$in": predecessors}}).to_list()}
-            waiting = {e["_id"] for e in entries if e["aggregate_id"] in missed}
+        waiting = await self._in_order(outbox, entries)
         if waiting and len(waiting) == len(entries) == self.batch_size:  # never starve: the sorted read
             entries = await outbox.find({}).sort("_id", ASCENDING).limit(self.batch_size).to_list()
             waiting = set()
         return entries, waiting
 
+    async def _read_named(
+        self, outbox: AsyncCollection[Document], entry_ids: list[str]
+    ) -> tuple[list[Document], set[str]]:
+        """The entries of ``entry_ids`` still in the outbox (by ``_id``), sorted, and those waiting."""
+        entries = [
+            entry
+            for chunk in id_chunks(entry_ids)
+            for entry in await outbox.find({"_id": {"$in": chunk}}).to_list()
+        ]
+        return entries, await self._in_order(outbox, entries)
+
+    async def _in_order(self, outbox: AsyncCollection[Document], entries: list[Document]) -> set[str]:
+        """Sort ``entries`` by aggregate and sequence; the ids of those whose aggregate has an
+        earlier entry still in the outbox that they do not include (one ``_id`` lookup of each
+        aggregate's predecessor): they wait for it."""
+        entries.sort(key=lambda entry: entry["_id"])
+        first: dict[str, Document] = {}
+        for entry in entries:
+            first.setdefault(entry["aggregate_id"], entry)
+        predecessors = [id_of_entry(a, e["seq"] - 1) for a, e in first.items() if e["seq"] > 1]
+        if not predecessors:
+            return set()
+        missed = {
+            d["aggregate_id"]
+            for chunk in id_chunks(predecessors)
+            for d in await outbox.find({"_id": {"$in": chunk}}, {"aggregate_id": 1}).to_list()
+        }
+        return {e["_id"] for e in entries if e["aggregate_id"] in missed}
+
     async def _drain(self, collection: AsyncCollection[Document]) -> int:
         outbox = outbox_of(collection)
-        entries, waiting = await self._read(outbox)
-        if not entries or not await self.leases[collection.name].hold():
-            return 0
         commits = {c["_id"]: c["entries"] for c in await commits_of(collection).find({}).to_list()}
+        now_s = time.monotonic()
+        if now_s >= self._next_scan.get(collection.name, 0.0):
+            entries, waiting = await self._read(outbox)
+            complete = len(entries) < self.batch_size  # the whole outbox was read
+            self._next_scan[collection.name] = now_s + self.scan_interval_s
+        else:
+            commits = _first_of(commits, self.batch_size)
+            # every entry these records name was looked up: one not found is gone already
+            entries, waiting = await self._read_named(outbox, [i for ids in commits.values() for i in ids])
+            complete = True
+        if not (entries or commits) or not await self.leases[collection.name].hold():
+            return 0
         committed = {entry_id for entry_ids in commits.values() for entry_id in entry_ids}
         pending = [
             Pending(e["_id"], e["aggregate_id"], e["seq"], e["created_at"])
@@ -110,7 +148,7 @@ class OutboxRelay:
         done = {*decision.publish, *decision.orphans}
         if done:
             await outbox.delete_many({"_id": {"$in": list(done)}})
-        spent = spent_commits(commits, set(by_id), done, complete=len(entries) < self.batch_size)
+        spent = spent_commits(commits, set(by_id), done, complete=complete)
         if spent:
             await commits_of(collection).delete_many({"_id": {"$in": spent}})
         return len(decision.publish)
@@ -157,3 +195,15 @@ class OutboxRelay:
                 await asyncio.wait_for(lease.release(), 5)
             except Exception:  # it expires by itself; another replica takes over then
                 log.exception("outbox relay: releasing the relay lease failed")
+
+
+def _first_of(commits: dict[object, list[str]], limit: int) -> dict[object, list[str]]:
+    """The oldest commit records (as read) naming up to about ``limit`` entries (at least one record)."""
+    taken: dict[object, list[str]] = {}
+    count = 0
+    for commit_id, entry_ids in commits.items():
+        if taken and count + len(entry_ids) > limit:
+            break
+        taken[commit_id] = entry_ids
+        count += len(entry_ids)
+    return taken
