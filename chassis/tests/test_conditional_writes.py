@@ -113,3 +113,23 @@ async def test_a_guarded_delete_and_guarded_updates_of_one_version_have_one_winn
     several = {version: won for version, won in winners.items() if len(won) != 1}
     assert not several, f"versions with other than one winner: {several}"
     assert not inconsistent, f"what was left does not match the one winner: {inconsistent}"
+
+
+async def test_deletes_by_id_delete_and_count_exactly_what_they_name(writers) -> None:
+    """``_id: {$in}`` deletes go by id without reading the documents (the fourth patch): they
+    delete what they name and nothing else, count what was there, and every other delete still
+    applies its whole filter."""
+    coll = writers[0]
+    await coll.insert_many(
+        [{"_id": f"e-{n}", "n": n} for n in range(10)] + [{"_id": n, "n": n} for n in range(3)]
+    )
+    named = ["e-1", "e-2", "e-2", "e-9", "gone"]  # a repeat, and one that is not there
+    assert (await coll.delete_many({"_id": {"$in": named}})).deleted_count == 3
+    assert (await coll.delete_many({"_id": {"$in": ["e-1", "e-2"]}})).deleted_count == 0, "deleted already"
+    guarded = await coll.delete_many({"_id": {"$in": ["e-3", "e-4"]}, "n": 3})
+    assert guarded.deleted_count == 1, "a further condition is still applied"
+    assert (await coll.delete_one({"_id": {"$in": ["e-5", "e-6"]}})).deleted_count == 1, "one only"
+    assert (await coll.delete_many({"_id": {"$in": [0, 1]}})).deleted_count == 2, "numbers: by the read"
+    left = {str(d["_id"]) async for d in coll.find({})}
+    assert len(left & {"e-5", "e-6"}) == 1
+    assert left - {"e-5", "e-6"} == {"2", "e-0", "e-4", "e-7", "e-8"}

@@ -58,11 +58,17 @@ CHROMIUM = Path("/usr/bin/chromium")
 # version-guarded writes of one aggregate could both match version v and both "win" (the second
 # overwriting the first). Each command's read-check-write now runs in one SQLite write transaction
 # begun with BEGIN IMMEDIATE, which holds the database's write lock from the read to the commit;
-# concurrent writers wait for it. The built binary is keyed on these files' hashes (`build_id`),
+# concurrent writers wait for it. The fourth deletes `_id: {$in: [...]}` by id without reading and
+# decoding the documents first. The built binary is keyed on these files' hashes (`build_id`),
 # so changing the list or a patch rebuilds FerretDB.
 FERRETDB_PATCHES = [
     HERE / "ferretdb" / name
-    for name in ("sqlite-id-index.patch", "update-closes-query.patch", "atomic-conditional-writes.patch")
+    for name in (
+        "sqlite-id-index.patch",
+        "update-closes-query.patch",
+        "atomic-conditional-writes.patch",
+        "delete-by-id.patch",
+    )
 ]
 
 
