@@ -1,7 +1,10 @@
 """The chassis' reliability rules on the real broker and store."""
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from tandem_chassis import (
@@ -26,17 +29,29 @@ def _joined(employee_id: str, **extra: object) -> EmployeeJoined:
     )
 
 
-async def test_outbox_events_are_published_in_order_and_only_once(service_settings, mongo_client):
-    settings = service_settings(service="outbox")
+@contextlib.asynccontextmanager
+async def outbox_world(
+    service_settings: Any, mongo_client: Any, service: str
+) -> AsyncIterator[tuple[Any, ServiceRuntime, AggregateStore, Any]]:
+    """Settings, a runtime with its broker started, an aggregate store and its collection."""
+    from tandem_chassis.kafka import ensure_topics
+
+    settings = service_settings(service=service)
     runtime = ServiceRuntime(settings)
     collection = mongo_client[settings.database_name]["aggregates"]
     store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
-    from tandem_chassis.kafka import ensure_topics
-
     await ensure_topics(settings=settings)
     await runtime.broker.start()
-    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1)
     try:
+        yield settings, runtime, store, collection
+    finally:
+        await runtime.broker.stop()
+
+
+async def test_outbox_events_are_published_in_order_and_only_once(service_settings, mongo_client):
+    async with outbox_world(service_settings, mongo_client, "outbox") as world:
+        settings, runtime, store, collection = world
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1)
         snapshot = {"employee_id": "e-1", "status": "active"}
         assert await store.create("e-1", {"n": 0}, [ProfileRegistered(**snapshot, version=1)])
         assert not await store.create("e-1", {"n": 0}, [ProfileRegistered(**snapshot, version=1)])
@@ -63,23 +78,14 @@ async def test_outbox_events_are_published_in_order_and_only_once(service_settin
         records = await read_topic(settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=4)
         assert [json.loads(r.value)["version"] for r in records] == [1, 2, 3, 4], "the leftover was replaced"
         assert await store.outbox.count_documents({}) == 0, "published entries are removed"
-    finally:
-        await runtime.broker.stop()
 
 
 async def test_an_aggregate_whose_earlier_entry_the_relay_missed_waits_for_it(service_settings, mongo_client):
     """The relay reads the outbox in the store's natural order (the local store sorts only by
     reading everything); an aggregate whose earlier entry lies beyond the batch waits for it."""
-    settings = service_settings(service="natural")
-    runtime = ServiceRuntime(settings)
-    collection = mongo_client[settings.database_name]["aggregates"]
-    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
-    from tandem_chassis.kafka import ensure_topics
-
-    await ensure_topics(settings=settings)
-    await runtime.broker.start()
-    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
-    try:
+    async with outbox_world(service_settings, mongo_client, "natural") as world:
+        settings, runtime, store, collection = world
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
         a = {"employee_id": "a", "status": "active"}
         assert await store.create(
             "a", {"n": 1}, [ProfileRegistered(**a, version=1), ProfileRegistered(**a, version=2)]
@@ -99,8 +105,6 @@ async def test_an_aggregate_whose_earlier_entry_the_relay_missed_waits_for_it(se
             (b"a", 2),
         ]
         assert await store.outbox.count_documents({}) == 0
-    finally:
-        await runtime.broker.stop()
 
 
 async def test_between_scans_the_relay_reads_the_entries_commit_records_name_not_the_oldest(
@@ -109,16 +113,9 @@ async def test_between_scans_the_relay_reads_the_entries_commit_records_name_not
     """Entries of writes still in flight (staged, no commit record yet) are not read again and
     again: a pass reads what the commit records name, by ``_id``; the oldest entries are read at
     start and every ``scan_interval_s``."""
-    settings = service_settings(service="named")
-    runtime = ServiceRuntime(settings)
-    collection = mongo_client[settings.database_name]["aggregates"]
-    store = AggregateStore(collection, source="/tests", topic_prefix=settings.kafka_topic_prefix)
-    from tandem_chassis.kafka import ensure_topics
-
-    await ensure_topics(settings=settings)
-    await runtime.broker.start()
-    relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
-    try:
+    async with outbox_world(service_settings, mongo_client, "named") as world:
+        settings, runtime, store, collection = world
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=2)
         assert await relay.drain_once() == 0, "the first pass scans (an empty outbox)"
         in_flight = [
             entry
@@ -143,8 +140,6 @@ async def test_between_scans_the_relay_reads_the_entries_commit_records_name_not
             "e-10", {}, [ProfileRegistered(employee_id="e-10", status="active", version=1)]
         )
         assert await relay.drain_once() == 1, "a scan publishes what is committed as before"
-    finally:
-        await runtime.broker.stop()
 
 
 async def test_a_batch_of_hundreds_of_updates_to_one_database_lands_in_one_bulk_write(
