@@ -433,7 +433,8 @@ def markdown(figures: dict[str, Any]) -> str:
         ]
     lines += [
         "",
-        "CPU seconds come from each process's own counters (user + system, children included); "
+        "CPU seconds come from each process's own counters (user + system, children included "
+        "unless measured under their own name, as the services the bench starts); "
         "store commands from each service's `tandem_store_commands_total`. The measured stretch "
         "includes the wait for late emails, so a pipeline that falls behind is charged its backlog. "
         f"Load average at the end: {' '.join(f'{x:.2f}' for x in figures['load_average'])}.",

@@ -145,16 +145,6 @@ def infrastructure_processes(kafka: str, mongo: str) -> dict[str, psutil.Process
     return found
 
 
-def cpu_seconds(process: psutil.Process) -> float:
-    """User + system CPU seconds of a process and its children so far (0 once it is gone)."""
-    total = 0.0
-    for one in [process, *_children(process)]:
-        with contextlib.suppress(psutil.Error):
-            times = one.cpu_times()
-            total += times.user + times.system
-    return total
-
-
 def _label(labels: str, name: str) -> str:
     return labels.split(f'{name}="', 1)[1].split('"', 1)[0] if f'{name}="' in labels else ""
 
@@ -207,19 +197,46 @@ def command_breakdown_table(
 class CostMeter:
     """CPU seconds of named processes (their own counters: stable on a noisy machine) and store
     commands of named sources over one measured stretch. ``commands`` maps a name to a callable
-    returning that source's cumulative command counts (a service's ``/metrics``, a listener)."""
+    returning that source's cumulative command counts (a service's ``/metrics``, a listener).
+
+    A process counts with its children, except children that are named processes themselves
+    (the services the bench process started): each process is counted once, under its own name.
+    """
 
     def __init__(self, processes: dict[str, psutil.Process]) -> None:
         self.processes = processes
-        self._cpu_start: dict[str, float] = {}
+        self._cpu_start: dict[int, float] = {}
         self.cpu: dict[str, float] = {}
 
+    def _sample(self) -> dict[str, dict[int, float]]:
+        """CPU seconds so far of each named process's own family, by pid."""
+        families = {name: [p, *_children(p)] for name, p in self.processes.items()}
+        pids = {name: {one.pid for one in family} for name, family in families.items()}
+        sample: dict[str, dict[int, float]] = {}
+        for name, family in families.items():
+            nested = {
+                pid
+                for other, process in self.processes.items()
+                if other != name and process.pid in pids[name]
+                for pid in pids[other]
+            }
+            sample[name] = {}
+            for one in family:
+                if one.pid not in nested:
+                    with contextlib.suppress(psutil.Error):
+                        times = one.cpu_times()
+                        sample[name][one.pid] = times.user + times.system
+        return sample
+
     def __enter__(self) -> CostMeter:
-        self._cpu_start = {name: cpu_seconds(p) for name, p in self.processes.items()}
+        self._cpu_start = {pid: cpu for by_pid in self._sample().values() for pid, cpu in by_pid.items()}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.cpu = {name: cpu_seconds(p) - self._cpu_start[name] for name, p in self.processes.items()}
+        self.cpu = {
+            name: sum(cpu - self._cpu_start.get(pid, 0.0) for pid, cpu in by_pid.items())
+            for name, by_pid in self._sample().items()
+        }
 
 
 def per_thousand(value: float, events: int) -> float:
