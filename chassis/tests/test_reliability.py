@@ -142,6 +142,31 @@ async def test_between_scans_the_relay_reads_the_entries_commit_records_name_not
         assert await relay.drain_once() == 1, "a scan publishes what is committed as before"
 
 
+async def test_a_commit_record_naming_more_than_a_batch_is_published_whole_between_scans(
+    service_settings, mongo_client
+):
+    """One bulk write of 1,200 aggregates commits 1,200 entries in one record; a pass between
+    scans reads and deletes them in chunks the store looks up by id, and publishes them all."""
+    async with outbox_world(service_settings, mongo_client, "bulk") as world:
+        settings, runtime, store, collection = world
+        relay = OutboxRelay(runtime.broker, [collection], poll_interval_s=0.1, batch_size=100)
+        assert await relay.drain_once() == 0, "the first pass scans (an empty outbox)"
+        people = [f"e-{n}" for n in range(1_200)]
+        writes = [
+            AggregateWrite(p, None, {}, [ProfileRegistered(employee_id=p, status="active", version=1)])
+            for p in people
+        ]
+        assert await store.write_many(writes) == [True] * len(people)
+        assert await store.commits.count_documents({}) == 1
+        assert await relay.drain_once() == len(people)
+        assert await store.outbox.count_documents({}) == 0
+        assert await store.commits.count_documents({}) == 0
+        records = await read_topic(
+            settings.kafka_bootstrap_servers, settings.topic(topics.PROFILES), until=len(people)
+        )
+        assert sorted(r.key.decode() for r in records) == sorted(people)
+
+
 async def test_a_batch_of_hundreds_of_updates_to_one_database_lands_in_one_bulk_write(
     mongo_client, service_settings
 ):

@@ -146,8 +146,8 @@ class OutboxRelay:
         futures = [await self._send(by_id[entry_id]) for entry_id in decision.publish]
         await asyncio.gather(*futures)
         done = {*decision.publish, *decision.orphans}
-        if done:
-            await outbox.delete_many({"_id": {"$in": list(done)}})
+        for chunk in id_chunks(sorted(done)):  # a commit record may name more than a batch
+            await outbox.delete_many({"_id": {"$in": chunk}})
         spent = spent_commits(commits, set(by_id), done, complete=complete)
         if spent:
             await commits_of(collection).delete_many({"_id": {"$in": spent}})
