@@ -28,8 +28,10 @@ from tandem_chassis.outbox.store import (
     AggregateWrite,
     Upsert,
     outbox_of,
+    stored_versions,
     upsert_if_newer,
     upsert_many_if_newer,
+    write_newer,
 )
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
     "OutboxRelay",
     "Upsert",
     "outbox_of",
+    "stored_versions",
     "upsert_if_newer",
     "upsert_many_if_newer",
+    "write_newer",
 ]

@@ -32,8 +32,10 @@ __all__ = [
     "commits_of",
     "entry_id",
     "outbox_of",
+    "stored_versions",
     "upsert_if_newer",
     "upsert_many_if_newer",
+    "write_newer",
 ]
 
 Document = dict[str, Any]
@@ -350,10 +352,9 @@ class Upsert:
 async def upsert_many_if_newer(
     collection: AsyncCollection[Document], snapshots: Sequence[Upsert]
 ) -> set[str]:
-    """:func:`upsert_if_newer` for a batch: one read of the stored versions (by ``_id``), one
-    insert of the keys not stored yet and one bulk write of the newer snapshots of the others (the
-    newest per key). An insert costs the local store a tenth of an upsert, and a projection mostly
-    hears of new keys. The keys stored."""
+    """:func:`upsert_if_newer` for a batch: one read of the stored versions (by ``_id``), then
+    :func:`write_newer` of the newest snapshot per key that is newer than the stored one. The keys
+    stored."""
     newest: dict[str, Upsert] = {}
     for snapshot in snapshots:
         known = newest.get(snapshot.key)
@@ -361,16 +362,31 @@ async def upsert_many_if_newer(
             newest[snapshot.key] = snapshot
     if not newest:
         return set()
-    stored = {
+    stored = await stored_versions(collection, list(newest))
+    return await write_newer(
+        collection, [s for s in newest.values() if stored.get(s.key, 0) < s.version], stored
+    )
+
+
+async def stored_versions(collection: AsyncCollection[Document], keys: Sequence[str]) -> dict[str, int]:
+    """The stored ``version`` of each of ``keys`` that is stored (one ``_id $in`` read)."""
+    return {
         d["_id"]: d.get("version", 0)
-        async for d in collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
+        async for d in collection.find({"_id": {"$in": list(keys)}}, {"version": 1})
     }
-    new = [s for s in newest.values() if s.key not in stored]
+
+
+async def write_newer(
+    collection: AsyncCollection[Document], snapshots: Sequence[Upsert], stored: Mapping[str, int]
+) -> set[str]:
+    """Store ``snapshots`` (one per key, each newer than ``stored`` said): one insert of the keys
+    not stored yet, one bulk write of version-guarded upserts of the others and of the keys another
+    writer inserted since the read. An insert costs the local store a tenth of an upsert, and a
+    projection mostly hears of new keys. The keys stored."""
+    new = [s for s in snapshots if s.key not in stored]
     skipped = await insert_new(collection, [s.document() for s in new])
     inserted = {s.key for i, s in enumerate(new) if i not in skipped}
-    # the older ones, and the new ones another writer inserted since the read
-    fresh = [s for s in newest.values() if stored.get(s.key, s.version) < s.version]
-    fresh += [new[i] for i in sorted(skipped)]
+    fresh = [s for s in snapshots if s.key in stored] + [new[i] for i in sorted(skipped)]
     if not fresh:
         return inserted
     writes = [
@@ -383,10 +399,7 @@ async def upsert_many_if_newer(
     except (BulkWriteError, KeyError):
         for snapshot in fresh:  # the unordered bulk write may have stored some: idempotent
             await _store(collection, snapshot)
-        now = {
-            d["_id"]: d.get("version")
-            async for d in collection.find({"_id": {"$in": [s.key for s in fresh]}}, {"version": 1})
-        }
+        now = await stored_versions(collection, [s.key for s in fresh])
         return inserted | {s.key for s in fresh if now.get(s.key) == s.version}
     return inserted | {s.key for s in fresh}
 

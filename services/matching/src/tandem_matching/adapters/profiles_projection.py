@@ -7,10 +7,11 @@ gives other numbers but the same snapshots.
 
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 from tandem_chassis.mongo import id_chunks, insert_new
+from tandem_chassis.outbox import Upsert, stored_versions, write_newer
 from tandem_contracts import ProfileSnapshot
 
 from tandem_matching.adapters import Document
@@ -179,7 +180,8 @@ class ProfileProjection:
         return result.upserted_id is not None or result.modified_count > 0
 
     async def apply_many(self, snapshots: list[ProfileSnapshot]) -> int:
-        """:meth:`apply` for several employees at once (one counter update, one bulk write):
+        """:meth:`apply` for several employees at once (one counter update, and the chassis's
+        :func:`~tandem_chassis.outbox.write_newer`: new employees inserted, the others upserted):
         the newest snapshot per employee, stored unless an equal or newer version is; the
         number stored."""
         newest: dict[str, ProfileSnapshot] = {}
@@ -189,44 +191,17 @@ class ProfileProjection:
                 newest[snapshot.employee_id] = snapshot
         if not newest:
             return 0
-        stored = {
-            d["_id"]: d["version"]
-            async for d in self.collection.find({"_id": {"$in": list(newest)}}, {"version": 1})
-        }
+        stored = await stored_versions(self.collection, list(newest))
         fresh = [s for s in newest.values() if stored.get(s.employee_id, 0) < s.version]
         if not fresh:
             return 0
         last = await self._next_seq(len(fresh))
         await self._log([s.employee_id for s in fresh], last)
-        fields = {
-            snapshot.employee_id: {**_fields_of(snapshot), SEQ_FIELD: seq, "version": snapshot.version}
+        upserts = [
+            Upsert(snapshot.employee_id, snapshot.version, {**_fields_of(snapshot), SEQ_FIELD: seq})
             for seq, snapshot in enumerate(fresh, start=last - len(fresh) + 1)
-        }
-        # New employees are inserted (a tenth of an upsert's cost to the local store); the others,
-        # and the new ones another writer inserted since the read, are version-guarded upserts.
-        new = [s for s in fresh if s.employee_id not in stored]
-        skipped = await insert_new(
-            self.collection, [{"_id": s.employee_id, **fields[s.employee_id]} for s in new]
-        )
-        older = [s for s in fresh if s.employee_id in stored] + [new[i] for i in sorted(skipped)]
-        inserted = len(new) - len(skipped)
-        if not older:
-            return inserted
-        writes = [
-            UpdateOne(
-                {"_id": snapshot.employee_id, "version": {"$lt": snapshot.version}},
-                {"$set": fields[snapshot.employee_id]},
-                upsert=True,
-            )
-            for snapshot in older
         ]
-        try:
-            result = await self.collection.bulk_write(writes, ordered=False)
-        # A newer version landed since the read (a duplicate key on the upsert). FerretDB then
-        # answers without nModified, which pymongo reports as a KeyError: redo them one by one.
-        except (BulkWriteError, KeyError):
-            return inserted + sum([await self.apply(snapshot) for snapshot in older])
-        return inserted + len(result.upserted_ids or {}) + int(result.bulk_api_result.get("nMatched", 0))
+        return len(await write_newer(self.collection, upserts, stored))
 
     async def _notes(self, numbers: list[int]) -> list[str]:
         """The employees the change notes of ``numbers`` name (in their order)."""
