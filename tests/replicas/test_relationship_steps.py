@@ -6,8 +6,11 @@ Two relationships replicas, on a clock the test moves (the service's ``SettableC
 week after the pairs met (the unsigned-agreement and session reminders), two weeks (the at-risk
 nudges), a month (the first pulse feedback requests), three months (the second pulses, and the
 inactive alert to the program's admin) and a hundred days (the program's auto-close), resting at
-each while both replicas go on planning. Every step is one event (counted by event id) and every
-email it causes arrives once (counted on the raw SMTP messages).
+each while both replicas go on planning. The second replica's clock follows a second late, so for
+a second after each move one replica plans at the new time and the other at the old one, which
+must not take back what the first decided (an inactive pair is not at risk again). Every step is
+one event (counted by event id) and every email it causes arrives once (counted on the raw SMTP
+messages).
 """
 
 import asyncio
@@ -41,6 +44,7 @@ PROGRAM = "steps-program"
 AUTO_CLOSE_DAYS = 100
 SESSION_AT = timedelta(days=7, hours=12)  # its reminder is due from 24 h before
 REST_S = 2.0  # at each clock setting, both replicas plan ~20 more times
+CLOCK_LAG_S = 1.0  # the second replica's clock follows the test's this much later
 WAIT_S = 120.0
 CLOCKED = Path(__file__).with_name("clocked_relationships.py")
 
@@ -72,14 +76,17 @@ STEP_TYPES = {
 class ClockedRelationships(ServiceProcess):
     """A relationships replica whose clock follows ``clock_file``."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, clock_file: Path, *, replica: int) -> None:
+    def __init__(
+        self, env: dict[str, str], log_dir: Path, clock_file: Path, *, replica: int, lag_s: float
+    ) -> None:
         super().__init__("relationships", env, log_dir, replica=replica)
         self.clock_file = clock_file
+        self.lag_s = lag_s
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, str(CLOCKED), str(self.clock_file)],
+            [sys.executable, str(CLOCKED), str(self.clock_file), str(self.lag_s)],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -188,7 +195,10 @@ async def stack(isolated_settings: dict[str, str], tmp_path: Path) -> AsyncItera
     # Whole seconds: the clock answers milliseconds, and a step due exactly a week after the
     # meeting must not miss it by the microseconds the stored meeting time keeps.
     clock_file.write_text(datetime.now(UTC).replace(microsecond=0).isoformat())
-    relationships = [ClockedRelationships(env, tmp_path, clock_file, replica=n) for n in (1, 2)]
+    relationships = [
+        ClockedRelationships(env, tmp_path, clock_file, replica=n, lag_s=lag)
+        for n, lag in ((1, 0.0), (2, CLOCK_LAG_S))
+    ]
     notifications = [ServiceProcess("notifications", env, tmp_path, replica=n) for n in (1, 2)]
     processes = [*relationships, *notifications]
     try:

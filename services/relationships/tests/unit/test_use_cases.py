@@ -10,6 +10,7 @@ from tandem_contracts import (
     ProfileErased,
     ProfileRegistered,
     ProgramCreated,
+    RelationshipHealthChanged,
 )
 from tandem_relationships.domain.errors import Forbidden, NotFound, Refused
 from tandem_relationships.domain.model import FeedbackAnswer
@@ -139,6 +140,27 @@ async def test_due_steps_happen_once_even_when_a_replica_wins_the_write(uow: Uni
     assert await take_due_steps(uow) == 1
     assert await take_due_steps(uow) == 0
     assert published(uow) == ["relationship.reminder_due"]
+
+
+async def test_a_replica_whose_clock_is_behind_takes_nothing_back(uow: UnitOfWork) -> None:
+    await opened(uow)
+    uow.clock.set(START + timedelta(days=91))  # type: ignore[attr-defined]
+    assert await take_due_steps(uow) == 1  # the replica ahead: the pair went quiet (inactive)
+    health = [e for e in uow.relationships.published if isinstance(e, RelationshipHealthChanged)]  # type: ignore[attr-defined]
+    assert [e.health for e in health] == ["inactive"]
+    before = len(published(uow))
+
+    # A replica that still reads day 30 would see the pair merely at risk again; it plans and
+    # writes at the last write's moment instead.
+    uow.clock.set(START + timedelta(days=30))  # type: ignore[attr-defined]
+    assert await take_due_steps(uow) == 0
+    plan = SessionPlan(starts_at=START + timedelta(days=95), minutes=30)
+    await actions.schedule_session(uow, "m-1", MENTEE, plan, None)
+    written = published(uow)[before:]
+    assert "relationship.health_changed" not in written and written == ["relationship.session_scheduled"]
+    stored = await uow.relationships.get("m-1")
+    assert stored is not None and stored.relationship.health == "inactive"
+    assert stored.relationship.decided_at == START + timedelta(days=91)
 
 
 async def test_erasure_removes_notes_and_comments_and_the_feed_secret(uow: UnitOfWork) -> None:

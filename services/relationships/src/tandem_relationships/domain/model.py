@@ -175,6 +175,9 @@ class Relationship(_Model):
     health_reasons: list[str] = Field(default_factory=list)
     health_changes: int = 0
     steps_done: list[str] = Field(default_factory=list, description="ids of time-driven steps taken")
+    decided_at: datetime | None = Field(
+        default=None, description="the latest clock reading a stored write of it was decided at"
+    )
     admin_notes: list[AdminNote] = Field(default_factory=list, description="program admins' only")
 
     @property
@@ -236,6 +239,15 @@ class Relationship(_Model):
         """The agreed end date, else the mentorship's default."""
         current = self.agreement.current
         return current.terms.end_date if current else self.default_end_date
+
+    def moment(self, clock_now: datetime) -> datetime:
+        """The time to decide at: the clock's, but never before a write already decided later.
+
+        Replicas' clocks differ (by milliseconds, or a test's by days); a replica behind the one
+        that wrote last would otherwise undo time-driven decisions, e.g. see an inactive pair as
+        at risk again and announce both changes a second time.
+        """
+        return max(clock_now, self.decided_at) if self.decided_at else clock_now
 
     def last_activity_at(self) -> datetime:
         """When the pair last met (a held session), else when the relationship opened."""

@@ -29,8 +29,9 @@ async def change(
     """Apply ``decide`` to the stored relationship and write the result with its events.
 
     ``decide`` mutates the copy it gets and returns (result, events); it runs again when a
-    concurrent writer (another replica) won the race. The health is refreshed in the same
-    write. An event already applied (``caused_by``) changes nothing; a missing relationship is
+    concurrent writer (another replica) won the race. It decides, and the health is refreshed
+    in the same write, at the relationship's :meth:`~Relationship.moment` (never before the last
+    write's). An event already applied (``caused_by``) changes nothing; a missing relationship is
     :class:`NotFound` unless ``missing_ok``.
     """
     async with keyed_lock(f"relationship:{mentorship_id}"):
@@ -44,11 +45,12 @@ async def change(
             if loaded.revision.has_seen(caused_by):
                 return None
             relationship = loaded.relationship.model_copy(deep=True)
-            now = uow.clock.now()
+            now = relationship.moment(uow.clock.now())
             result, events = decide(relationship, now)
             if events or relationship != loaded.relationship or caused_by:
                 program = await uow.programs.get(relationship.program_id) if relationship.program_id else None
                 events = [*events, *refresh_health(relationship, program, now)]
+                relationship.decided_at = now
                 if not await uow.relationships.save(
                     loaded.revision, relationship, events, caused_by=caused_by
                 ):

@@ -18,13 +18,15 @@ async def take_due_steps(uow: UnitOfWork) -> int:
     Returns how many relationships took steps. Each write starts from a stored version that
     this replica claimed (no other replica writes steps from it) and records the steps as done,
     so a step is taken once; a write that lost to another writer is planned again next pass.
+    Plans are made at each relationship's :meth:`~Relationship.moment`: a replica whose clock is
+    behind the last write's does not take back what was decided later.
     """
     programs = await uow.programs.all()
     taken = 0
     for candidate in await uow.relationships.open_ones():
         program_id = candidate.relationship.program_id
         program = programs.get(program_id) if program_id else None
-        if not due_steps(candidate.relationship, program, uow.clock.now()):
+        if not due_steps(candidate.relationship, program, candidate.relationship.moment(uow.clock.now())):
             continue
         try:
             taken += await _take(uow, candidate.relationship.mentorship_id, program)
@@ -41,10 +43,11 @@ async def _take(uow: UnitOfWork, mentorship_id: str, program: ProgramSettings | 
         loaded = await uow.relationships.get(mentorship_id)
         if loaded is None:
             return 0
-        now = uow.clock.now()
+        now = loaded.relationship.moment(uow.clock.now())
         steps = due_steps(loaded.relationship, program, now)
         if not steps or not await uow.claims.claim(mentorship_id, loaded.revision.version):
             return 0  # done meanwhile, or another replica writes this version's steps
         relationship = loaded.relationship.model_copy(deep=True)
         events = apply_steps(relationship, steps, program, now)
+        relationship.decided_at = now
         return int(await uow.relationships.save(loaded.revision, relationship, events))
